@@ -1,0 +1,5 @@
+"""``python -m auditor`` runs the ``sagewise`` command."""
+
+from .cli import main
+
+main()

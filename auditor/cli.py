@@ -1,0 +1,248 @@
+"""The ``sagewise`` command line. Commands parse options and call into the package; nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from . import config as configuration
+from . import rules as rule_files
+from .findings import SEVERITY_RANK
+from .reporters import FORMATS, Report, render
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageProblem(click.ClickException):
+    """A configuration, rule-file or usage problem: printed as one line, exit code 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None):
+        click.echo(f"sagewise: error: {self.format_message()}", err=True)
+
+
+def _split(values) -> list:
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+def selection_options(function):
+    """Options shared by ``lint`` and ``audit``: rule selection, output and configuration."""
+    options = [
+        click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="Output format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                     help="Write the report to FILE instead of standard output."),
+        click.option("--select", multiple=True, metavar="RULES",
+                     help="Rules to run (ids, names or id prefixes like SW1; comma-separated). Replaces the default."),
+        click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition."),
+        click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run."),
+        click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
+                     help="Lowest severity that makes the exit code 1 [default: warning]."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Configuration file (YAML, or TOML with [tool.sagewise] in pyproject.toml)."),
+        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+        click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+                     help="Directory of additional rule files (repeatable)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+class Run:
+    """What ``lint`` and ``audit`` share: configuration, the selected rules and how to report."""
+
+    def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir):
+        try:
+            self.config = configuration.Config() if isolated else configuration.load(config_file)
+            extra = list(self.config.extra_rules) + list(rules_dir)
+            self.all_rules = rule_files.load_rules(extra)
+            chosen = _split(select) or self.config.select
+            extend = self.config.extend_select + _split(extend_select)
+            ignored = self.config.ignore + _split(ignore)
+            unknown = rule_files.unknown_selectors(self.all_rules, (chosen or []) + extend + ignored)
+            if unknown:
+                raise UsageProblem(f"unknown rule selector(s): {', '.join(unknown)} (see `sagewise rules`)")
+            self.rules = rule_files.select(self.all_rules, select=chosen, extend_select=extend, ignore=ignored)
+            self.params, self.severities = configuration.rule_settings(self.config, self.all_rules)
+        except (configuration.ConfigError, rule_files.RuleError) as exc:
+            raise UsageProblem(str(exc)) from None
+        self.fail_on = fail_on or self.config.fail_on
+
+    def finish(self, report: Report, output_format: str, output: str | None) -> None:
+        report.color = output is None and output_format == "text" and sys.stdout.isatty() \
+            and "NO_COLOR" not in os.environ
+        text = render(report, output_format)
+        if output:
+            _write_atomically(Path(output), text)
+        else:
+            click.echo(text, nl=False)
+        sys.exit(self.exit_code(report))
+
+    def exit_code(self, report: Report) -> int:
+        if report.errors:
+            return EXIT_ERROR
+        if self.fail_on == "never":
+            return EXIT_OK
+        threshold = SEVERITY_RANK[self.fail_on]
+        return EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings) else EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A report is never left half-written: write a sibling file, then rename it over the target."""
+    temporary = path.with_name(f".{path.name}.sagewise-tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageProblem(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def _run_options(kwargs) -> dict:
+    return {name: kwargs.pop(name) for name in
+            ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir")}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sagewise")
+def main():
+    """Find and explain cost and scaling problems in SageMaker infrastructure.
+
+    \b
+    sagewise lint templates/          check CloudFormation/SAM, Step Functions and pipeline files
+    sagewise audit --all-regions      check live accounts, with CloudWatch evidence
+    sagewise rules                    list the rules
+    sagewise explain SW101            what a rule checks, why, and how to fix it
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@selection_options
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+def lint(paths, output_format, output, exclude, **kwargs):
+    """Check templates and definitions in PATHS (files or directories; default: .).
+
+    Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
+    2 when an input could not be read or the options or configuration are invalid.
+    """
+    from .lint import lint_paths
+
+    run = Run(**_run_options(kwargs))
+    result = lint_paths(
+        paths or (".",),
+        run.rules,
+        params=run.params,
+        severities=run.severities,
+        exclude=list(run.config.exclude) + list(exclude),
+        per_path_ignores=run.config.per_path_ignores,
+    )
+    report = Report("lint", result.findings, result.errors, run.rules, counts={"files": result.files})
+    run.finish(report, output_format, output)
+
+
+@main.command()
+@selection_options
+@click.option("--profile", help="AWS profile to use (default: the standard credential chain).")
+@click.option("--region", "regions", multiple=True, help="Region to audit (repeatable; default: the session's).")
+@click.option("--all-regions", is_flag=True, help="Audit every region enabled for each account.")
+@click.option("--account", "accounts", multiple=True, help="Account to audit through --role-name (repeatable).")
+@click.option("--role-name", help="Role assumed in each account (arn:<partition>:iam::<id>:role/NAME).")
+@click.option("--organization", is_flag=True, help="Audit every active account of the organization (--role-name).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Account x region scopes audited in parallel.")
+@click.option("--max-attempts", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="Attempts per API call (botocore standard retry mode).")
+@click.option("--training-days", type=click.IntRange(1, 365), default=14, show_default=True,
+              help="How far back to look for spot training jobs.")
+@click.option("--stats", is_flag=True, help="Print API call counts and timing to standard error.")
+def audit(output_format, output, profile, regions, all_regions, accounts, role_name, organization, jobs,
+          max_attempts, training_days, stats, **kwargs):
+    """Check live SageMaker endpoints, scaling and training jobs (read-only).
+
+    Exit status as for lint; an account or region that could not be read is reported in
+    `errors` (exit 2) while every other scope is still audited.
+    """
+    if (accounts or organization) and not role_name:
+        raise UsageProblem("--account and --organization need --role-name")
+    run = Run(**_run_options(kwargs))
+    from .audit import AuditError, AuditOptions, run_audit
+
+    options = AuditOptions(
+        profile=profile, regions=tuple(regions), all_regions=all_regions, accounts=tuple(accounts),
+        role_name=role_name, organization=organization, jobs=jobs, max_attempts=max_attempts,
+        training_days=training_days, progress=sys.stderr.isatty(),
+    )
+    try:
+        result = run_audit(options, run.rules, run.params, run.severities)
+    except AuditError as exc:
+        raise UsageProblem(str(exc)) from None
+    if stats:
+        click.echo(json.dumps(result.stats, indent=2, sort_keys=True), err=True)
+    counts = {name: result.stats[name] for name in ("scopes", "endpoints") if name in result.stats}
+    report = Report("audit", result.findings, result.errors, run.rules, counts=counts)
+    run.finish(report, output_format, output)
+
+
+def _rules_or_exit(rules_dir) -> list:
+    try:
+        return rule_files.load_rules(rules_dir)
+    except rule_files.RuleError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+@main.command("rules")
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False), help="Include rules from DIRECTORY.")
+def list_rules(output_format, rules_dir):
+    """List the rules: id, name, severity, sources and fix safety."""
+    rules = _rules_or_exit(rules_dir)
+    if output_format == "json":
+        click.echo(json.dumps([{
+            "id": rule.id, "name": rule.name, "severity": rule.severity, "sources": list(rule.sources),
+            "summary": rule.summary, "fix_safety": rule.fix["safety"], "params": rule.params,
+        } for rule in rules], indent=2))
+        return
+    rows = [(rule.id, rule.name, rule.severity, ",".join(rule.sources), rule.fix["safety"], rule.summary)
+            for rule in rules]
+    header = ("ID", "NAME", "SEVERITY", "SOURCES", "FIX", "SUMMARY")
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(5)]
+    for row in [header] + rows:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+
+
+@main.command()
+@click.argument("rule")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False), help="Include rules from DIRECTORY.")
+def explain(rule, rules_dir):
+    """Show the documentation of RULE (an id like SW101, or a name)."""
+    rules = _rules_or_exit(rules_dir)
+    found = next((r for r in rules if rule in (r.id, r.name)), None)
+    if found is None:
+        raise UsageProblem(f"no rule {rule!r} (see `sagewise rules`)")
+    click.echo(explain_text(found))
+
+
+DOC_SECTIONS = (("what_it_checks", "What it checks"), ("why_it_matters", "Why it matters"), ("example", "Example"),
+                ("fix", "Fix"))
+
+
+def explain_text(rule) -> str:
+    lines = [f"# {rule.id} {rule.name}", "", f"Severity: {rule.severity}. Sources: {', '.join(rule.sources)}.",
+             f"Fix safety: {rule.fix['safety']} ({rule.fix['summary'].strip()})", ""]
+    for key, title in DOC_SECTIONS:
+        lines += [f"## {title}", "", rule.docs[key].strip(), ""]
+    if rule.params:
+        lines += ["## Parameters", ""]
+        lines += [f"- `{name}` (default `{spec['default']}`): {spec['description']}"
+                  for name, spec in rule.params.items()]
+        lines.append("")
+    lines += ["## References", ""] + [f"- {reference}" for reference in rule.docs["references"]]
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""Facts that connect model objects: which target scales which variant, which policy which target.
+
+Sources fill in comparable *keys* (an endpoint's name, a target's resource triple): plain strings
+for live resources, or the symbolic values of :mod:`auditor.sources.intrinsics` for templates,
+where ``endpoint/${Name}/variant/A`` and an endpoint named ``${Name}`` share the key ``${Name}``.
+Linking is then the same for every source, and a key that cannot be known (``None``) makes the
+dependent fact ``None`` instead of a guess.
+"""
+
+from __future__ import annotations
+
+from .model import ResourceModel
+from .scaling import (
+    COMPONENT_COPIES,
+    DEFAULT_COOLDOWN_SECONDS,
+    SAGEMAKER_DIMENSIONS,
+    VARIANT_INSTANCES,
+    VARIANT_PROVISIONED_CONCURRENCY,
+    metric_problem,
+)
+from .sources.intrinsics import Text, Token, has_unknown, split
+
+
+def parse_resource_id(resource_id, dimension) -> dict:
+    """Split a SageMaker ResourceId into keys, or say why it cannot name a variant or component.
+
+    Returns ``target_kind``, ``endpoint_key``, ``variant_key``, ``component_key`` and
+    ``resource_id_problem``. Keys are ``None`` when the ResourceId is not resolvable.
+    """
+    parsed = {"target_kind": None, "endpoint_key": None, "variant_key": None, "component_key": None,
+              "resource_id_problem": None}
+    if resource_id is None or has_unknown(resource_id) or isinstance(resource_id, Token):
+        return parsed
+    arn = _arn_reference(resource_id)
+    if arn:
+        parsed["resource_id_problem"] = arn
+        return parsed
+    segments = split(resource_id, "/")
+    head = segments[0]
+    if dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY):
+        if head == "endpoint" and len(segments) == 4 and segments[2] == "variant" and segments[1] != "" and \
+                segments[3] != "":
+            parsed.update(target_kind="variant", endpoint_key=segments[1], variant_key=segments[3])
+        elif _literal_head(head):
+            parsed["resource_id_problem"] = (
+                f"{dimension} needs a ResourceId of the form endpoint/<endpoint-name>/variant/<variant-name>"
+            )
+    elif dimension == COMPONENT_COPIES:
+        if head == "inference-component" and len(segments) == 2 and segments[1] != "":
+            bad_attribute = _missing_attribute(segments[1])
+            if bad_attribute:
+                parsed["resource_id_problem"] = bad_attribute
+            else:
+                parsed.update(target_kind="inference-component", component_key=segments[1])
+        elif _literal_head(head):
+            parsed["resource_id_problem"] = (
+                f"{dimension} needs a ResourceId of the form inference-component/<inference-component-name>"
+            )
+    return parsed
+
+
+def _literal_head(head) -> bool:
+    """Only a literal first segment proves the shape wrong; ``${Prefix}/...`` might be anything."""
+    return isinstance(head, str)
+
+
+def _arn_reference(resource_id) -> str | None:
+    pieces = resource_id.parts if isinstance(resource_id, Text) else (resource_id,)
+    for piece in pieces:
+        if isinstance(piece, Token) and piece.kind == "arn":
+            return (
+                f"${{{piece.name}}} is the ARN of {piece.name} (Ref of a SageMaker resource returns its ARN), "
+                f"not its name; use ${{{piece.name}.{piece.attribute}}}"
+            )
+        if isinstance(piece, str) and "arn:" in piece:
+            return "the ResourceId contains an ARN; it must use names: endpoint/<endpoint-name>/variant/<variant-name>"
+    return None
+
+
+def _missing_attribute(segment) -> str | None:
+    pieces = segment.parts if isinstance(segment, Text) else (segment,)
+    for piece in pieces:
+        if isinstance(piece, Token) and piece.kind == "getatt" and piece.attribute == "InferenceComponentName":
+            return (
+                f"AWS::SageMaker::InferenceComponent has no InferenceComponentName attribute; set "
+                f"InferenceComponentName on {piece.name} and reuse that value in the ResourceId"
+            )
+    return None
+
+
+def link(model: ResourceModel) -> None:
+    """Compute the cross-object facts of ``model`` in place."""
+    _link_policies(model)
+    _link_variants(model)
+    _link_components(model)
+
+
+def _link_policies(model: ResourceModel) -> None:
+    targets_by_key: dict = {}
+    for target in model.scalable_targets:
+        for key in target.key or ():
+            targets_by_key.setdefault(key, []).append(target)
+        target.policy_count = 0
+    unresolved_policy = False
+    for policy in model.scaling_policies:
+        targets = targets_by_key.get(policy.target_key, []) if policy.target_key is not None else []
+        if not targets:
+            unresolved_policy = unresolved_policy or policy.target_key is None or _has_unknown_key(policy.target_key)
+        for target in targets:
+            target.policy_count += 1
+            policy.dimension = policy.dimension or target.dimension
+            policy.namespace = policy.namespace or target.namespace
+            policy.resource_id = policy.resource_id or target.resource_id
+        _apply_policy_defaults(policy)
+    if unresolved_policy:
+        for target in model.scalable_targets:
+            if target.policy_count == 0:
+                target.policy_count = None
+
+
+def _apply_policy_defaults(policy) -> None:
+    """Effective cooldowns and metric validity need the scaled dimension, known only once linked."""
+    if policy.scale_in_cooldown_defaulted:
+        policy.scale_in_cooldown = DEFAULT_COOLDOWN_SECONDS.get(policy.dimension)
+    if policy.scale_out_cooldown_defaulted:
+        policy.scale_out_cooldown = DEFAULT_COOLDOWN_SECONDS.get(policy.dimension)
+    if policy.namespace == "sagemaker" or policy.dimension in SAGEMAKER_DIMENSIONS:
+        policy.metric_problem = metric_problem(policy.metric_type, policy.dimension, policy.target_value)
+
+
+def _has_unknown_key(key) -> bool:
+    return any(has_unknown(part) for part in (key if isinstance(key, tuple) else (key,)))
+
+
+def _link_variants(model: ResourceModel) -> None:
+    variant_targets = [t for t in model.scalable_targets
+                       if t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY)]
+    unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in variant_targets) or any(
+        t.namespace == "sagemaker" and t.dimension not in SAGEMAKER_DIMENSIONS for t in model.scalable_targets
+    )
+    variants_by_endpoint = {}
+    for variant in model.variants:
+        if variant.endpoint_key is not None:
+            variants_by_endpoint.setdefault(variant.endpoint_key, []).append(variant)
+    for variant in model.variants:
+        if variant.endpoint_key is None:
+            variant.has_scalable_target = None
+            continue
+        if has_unknown(variant.endpoint_key) and variant_targets:
+            variant.has_scalable_target = None  # no target can be shown to be (or not be) this variant's
+            continue
+        wanted = VARIANT_PROVISIONED_CONCURRENCY if variant.kind == "serverless" else VARIANT_INSTANCES
+        matched = False
+        uncertain = unresolved
+        for target in variant_targets:
+            if target.dimension != wanted or target.endpoint_key != variant.endpoint_key:
+                continue
+            if target.variant_key == variant.variant_key:
+                matched = True
+            elif has_unknown(target.variant_key) or variant.variant_key is None:
+                uncertain = True
+        variant.has_scalable_target = True if matched else (None if uncertain else False)
+    for target in variant_targets:
+        if target.target_kind != "variant" or target.resource_id_problem:
+            continue
+        siblings = variants_by_endpoint.get(target.endpoint_key)
+        if not siblings:
+            continue
+        names = [v.variant_key for v in siblings]
+        if any(name is None or not isinstance(name, str) for name in names) or not isinstance(target.variant_key, str):
+            continue
+        if target.variant_key not in names:
+            listed = ", ".join(sorted(set(names)))
+            target.resource_id_problem = (
+                f"endpoint {siblings[0].endpoint} has no variant named {target.variant_key} (its variants: {listed})"
+            )
+
+
+def _link_components(model: ResourceModel) -> None:
+    component_targets = [t for t in model.scalable_targets if t.dimension == COMPONENT_COPIES]
+    unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in component_targets)
+    for component in model.inference_components:
+        if component.key is None:
+            component.has_scalable_target = None if component_targets else False
+            continue
+        if any(t.component_key == component.key for t in component_targets):
+            component.has_scalable_target = True
+        else:
+            component.has_scalable_target = None if unresolved else False

@@ -1,0 +1,241 @@
+"""The normalized resource model every source produces and every rule reads.
+
+A template and a live account describe the same things (endpoint variants, scalable targets,
+scaling policies, training jobs), so sources translate into these dataclasses and rules never
+see where a resource came from. Each object carries a :class:`Location`: where it is (a file and
+logical ID, or an account, region and ARN) and where each of its fields is, so a finding can
+point at the exact property.
+
+Values a source could not determine are ``None``; rules treat ``None`` as "cannot say" and stay
+silent rather than guess. Facts that take more than a one-line condition to derive (which target
+scales which variant, whether an image is CPU-only) are computed here or in :mod:`auditor.linking`
+and :mod:`auditor.catalog`, so rule files stay declarative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a resource (or one of its fields) is.
+
+    ``resource`` is a logical ID for templates and an ARN for live resources. ``path`` is the
+    logical property path inside it (``Properties.ProductionVariants[AllTraffic].InstanceType``);
+    it names things rather than numbering them where it can, so it survives edits and can be part
+    of a fingerprint. ``scope`` is the file for templates and ``account/region`` for live resources.
+    """
+
+    scope: str
+    resource: str
+    path: str = ""
+    line: int = 0
+    column: int = 0
+    file: str | None = None
+    account: str | None = None
+    region: str | None = None
+
+    def at(self, path: str, line: int = 0, column: int = 0) -> "Location":
+        return Location(self.scope, self.resource, path, line or self.line, column or self.column,
+                        self.file, self.account, self.region)
+
+
+# Names of the sources a rule can declare in its ``sources`` list.
+SOURCES = ("cloudformation", "stepfunctions", "sagemaker-pipeline", "aws")
+
+
+@dataclass
+class Resource:
+    """Fields shared by every model object. Subclasses add the facts rules read."""
+
+    source: str
+    location: Location
+    field_locations: dict = field(default_factory=dict, repr=False)
+    """Field name -> :class:`Location` of that field, for findings that point at one property."""
+
+    def facts(self) -> dict[str, Any]:
+        """The object as the plain dict that rule conditions are evaluated against."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("location", "field_locations")
+        }
+
+    def location_of(self, field_name: str | None) -> Location:
+        if field_name and field_name in self.field_locations:
+            return self.field_locations[field_name]
+        return self.location
+
+
+@dataclass
+class Endpoint(Resource):
+    name: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    """``real-time``, ``async`` or ``serverless``."""
+    age_days: float | None = None
+    invocations: float | None = None
+    """Live only: invocations summed over the lookback window (``None`` when metrics were not read)."""
+    lookback_days: int | None = None
+    instance_count: int | None = None
+    monthly_cost_usd: float | None = None
+
+
+@dataclass
+class Variant(Resource):
+    """A production variant of an endpoint (or of an endpoint config no endpoint in scope uses)."""
+
+    endpoint: str | None = None
+    """Display name of the endpoint, or ``None`` when no endpoint in scope uses the config."""
+    endpoint_key: Any = field(default=None, repr=False)
+    """Comparable identity of the endpoint's name (see :mod:`auditor.linking`)."""
+    variant_name: str | None = None
+    variant_key: Any = field(default=None, repr=False)
+    kind: str | None = None
+    """``real-time``, ``async`` or ``serverless``; ``None`` when it depends on unresolved values."""
+    instance_type: str | None = None
+    instance_family: str | None = None
+    instance_count: int | None = None
+    burstable: bool | None = None
+    accelerated: bool | None = None
+    """True on GPU, Inferentia or Trainium instances."""
+    accelerator: str | None = None
+    previous_generation: bool | None = None
+    suggested_instance_type: str | None = None
+    size_rank: int | None = None
+    """Order of the instance size within its family (large=2, xlarge=4, 2xlarge=8...)."""
+    managed_instance_scaling: bool = False
+    hosts_inference_components: bool = False
+    images: list = field(default_factory=list)
+    cpu_only_image: bool | None = None
+    """True when every container image is known and CPU-only; ``None`` when any image is unknown."""
+    has_scalable_target: bool | None = None
+    """Computed by linking: True/False, or ``None`` when some target's resource ID could not be resolved."""
+    # Live evidence (audit only).
+    peak_cpu_per_vcpu: float | None = None
+    peak_memory: float | None = None
+    peak_gpu_per_gpu: float | None = None
+    peak_gpu_memory_per_gpu: float | None = None
+    utilization_days: int | None = None
+    downsize_to: str | None = None
+    monthly_cost_usd: float | None = None
+    monthly_savings_usd: float | None = None
+
+
+@dataclass
+class InferenceComponent(Resource):
+    name: str | None = None
+    key: Any = field(default=None, repr=False)
+    endpoint: str | None = None
+    variant_name: str | None = None
+    has_scalable_target: bool | None = None
+
+
+@dataclass
+class ScalableTarget(Resource):
+    resource_id: str | None = None
+    """Display form of the ResourceId (symbolic pieces shown as ``${...}``)."""
+    namespace: str | None = None
+    dimension: str | None = None
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    scheduled_action_count: int = 0
+    policy_count: int | None = None
+    """Computed by linking; ``None`` when a policy's target could not be resolved."""
+    target_kind: str | None = None
+    """``variant``, ``inference-component`` or ``None`` (not SageMaker, or unresolvable)."""
+    endpoint_key: Any = field(default=None, repr=False)
+    variant_key: Any = field(default=None, repr=False)
+    component_key: Any = field(default=None, repr=False)
+    resource_id_problem: str | None = None
+    """Why the ResourceId cannot name a real variant (see SW106), or ``None``."""
+    key: Any = field(default=None, repr=False)
+    """How scaling policies refer to this target (a logical ID, or the resource triple)."""
+
+
+@dataclass
+class ScalingPolicy(Resource):
+    name: str | None = None
+    policy_type: str | None = None
+    target_key: Any = field(default=None, repr=False)
+    resource_id: str | None = None
+    namespace: str | None = None
+    dimension: str | None = None
+    """The scalable dimension of the target it scales (its own, or its target's via linking)."""
+    metric_type: str | None = None
+    customized_metric: bool = False
+    target_value: float | None = None
+    scale_in_cooldown: int | None = None
+    """Effective scale-in cooldown in seconds. Sources set the explicit value (None when absent or
+    unresolvable) and ``*_defaulted`` when it is absent; linking then fills in the service default."""
+    scale_out_cooldown: int | None = None
+    scale_in_cooldown_defaulted: bool = False
+    scale_out_cooldown_defaulted: bool = False
+    disable_scale_in: bool | None = None
+    metric_problem: str | None = None
+    """Why the metric cannot drive this dimension (see SW105), or ``None``."""
+
+
+@dataclass
+class TrainingJob(Resource):
+    name: str | None = None
+    """The job's name where known, else the state or pipeline step that starts it."""
+    container: str | None = None
+    """What starts the job: ``state machine X`` / ``pipeline step Y`` / ``training job``."""
+    spot: bool | None = None
+    has_checkpoint: bool | None = None
+    max_runtime_seconds: int | None = None
+    max_wait_seconds: int | None = None
+    max_wait_set: bool | None = None
+    """True when MaxWaitTimeInSeconds is given, False when absent, None when it cannot be known."""
+    instance_type: str | None = None
+    instance_family: str | None = None
+    previous_generation: bool | None = None
+    suggested_instance_type: str | None = None
+    monthly_cost_usd: float | None = None
+
+
+COLLECTIONS = {
+    "endpoints": Endpoint,
+    "variants": Variant,
+    "inference_components": InferenceComponent,
+    "scalable_targets": ScalableTarget,
+    "scaling_policies": ScalingPolicy,
+    "training_jobs": TrainingJob,
+}
+"""Collection name (as rule files spell it) -> model class."""
+
+
+@dataclass
+class ResourceModel:
+    """Everything one source unit (a file, or an account and region) contains."""
+
+    endpoints: list = field(default_factory=list)
+    variants: list = field(default_factory=list)
+    inference_components: list = field(default_factory=list)
+    scalable_targets: list = field(default_factory=list)
+    scaling_policies: list = field(default_factory=list)
+    training_jobs: list = field(default_factory=list)
+    suppressions: list = field(default_factory=list)
+    """:class:`Suppression` entries declared in the source (template Metadata)."""
+
+    def collection(self, name: str) -> list:
+        return getattr(self, name)
+
+    def extend(self, other: "ResourceModel") -> None:
+        for name in COLLECTIONS:
+            self.collection(name).extend(other.collection(name))
+        self.suppressions.extend(other.suppressions)
+
+
+@dataclass
+class Suppression:
+    """An ``ignore`` entry in a resource's ``Metadata.sagewise``."""
+
+    rule: str
+    """The id or name the entry names."""
+    reason: str | None
+    location: Location
+    used: bool = False

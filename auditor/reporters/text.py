@@ -1,0 +1,57 @@
+"""Human output, one line per finding, as ruff prints it: ``file:line:col: SW101 [warning] message``."""
+
+from __future__ import annotations
+
+import click
+
+_SEVERITY_COLOR = {"error": "red", "warning": "yellow", "info": "blue"}
+
+
+def where(location) -> str:
+    if location.file:
+        return f"{location.file}:{location.line or 1}:{location.column or 1}"
+    return location.resource or location.scope
+
+
+def render(report) -> str:
+    color = report.color
+    lines = []
+    for finding in report.findings:
+        place = click.style(where(finding.location), bold=True) if color else where(finding.location)
+        rule = click.style(finding.rule_id, fg=_SEVERITY_COLOR[finding.severity], bold=True) if color \
+            else finding.rule_id
+        line = f"{place}: {rule} [{finding.severity}] {finding.message}"
+        if finding.monthly_savings_usd:
+            line += f" (saves ~${finding.monthly_savings_usd:,.0f}/month)"
+        elif finding.monthly_cost_usd:
+            line += f" (costs ~${finding.monthly_cost_usd:,.0f}/month)"
+        lines.append(line)
+    for error in report.errors:
+        if error.file:
+            place = f"{error.file}:{error.line}:{error.column or 1}" if error.line else error.file
+        else:
+            place = "/".join(part for part in (error.account, error.region) if part) or "sagewise"
+        label = click.style("error", fg="red", bold=True) if color else "error"
+        lines.append(f"{place}: {label}: {error.message}")
+    lines.append(_closing_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _closing_line(report) -> str:
+    summary = report.summary()
+    read = ", ".join(f"{count} {name if count != 1 else name.rstrip('s')}"
+                     for name, count in report.counts.items() if isinstance(count, int))
+    read = f" ({read} checked)" if read else ""
+    if not report.findings:
+        text = f"All checks passed!{read}"
+    else:
+        parts = [f"{count} {name}{'s' if count != 1 else ''}"
+                 for name, count in summary["by_severity"].items() if count]
+        noun = "finding" if len(report.findings) == 1 else "findings"
+        text = f"Found {len(report.findings)} {noun} ({', '.join(parts)}){read}."
+        if summary.get("monthly_savings_usd"):
+            text += f" Estimated savings: ${summary['monthly_savings_usd']:,.0f}/month."
+    if report.errors:
+        noun = "input" if len(report.errors) == 1 else "inputs"
+        text += f" {len(report.errors)} {noun} could not be read."
+    return text

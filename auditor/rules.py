@@ -1,0 +1,161 @@
+"""Rule files: loading, validation and selection.
+
+A rule is a YAML file (see ``rules/`` and ``auditor/data/rule.schema.json``): identity, severity,
+the sources it applies to, parameters, one or more *checks* (a model collection and a JMESPath
+condition over each object in it), the message, the fix and the docs.
+
+The built-in rules are validated against the schema by the test suite, so a normal run loads them
+without importing jsonschema (the lint path's start-up time matters). Rule files a user adds with
+``--rules-dir`` or ``extra-rules`` are always validated, and a bad one fails loudly with its file
+and the offending key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .model import COLLECTIONS
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SCHEMA_PATH = Path(__file__).parent / "data" / "rule.schema.json"
+
+
+def builtin_rules_dir() -> Path:
+    """``rules/`` ships inside the wheel as ``auditor/builtin_rules``; a source checkout has it at the root."""
+    packaged = Path(__file__).parent / "builtin_rules"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "rules"
+
+
+class RuleError(Exception):
+    """A rule file is invalid. The message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Check:
+    collection: str
+    when: str
+    message: str
+    at: str | None = None
+    severity: str | None = None
+
+
+@dataclass
+class Rule:
+    id: str
+    name: str
+    severity: str
+    sources: tuple
+    checks: tuple
+    summary: str
+    fix: dict
+    docs: dict
+    params: dict = field(default_factory=dict)
+    """Parameter name -> {default, description}."""
+    path: Path | None = None
+    builtin: bool = True
+
+    def default_params(self) -> dict:
+        return {name: spec.get("default") for name, spec in self.params.items()}
+
+    def matches(self, selector: str) -> bool:
+        """ruff-style selection: the id, the name, an id prefix (``SW1``), or ``ALL``."""
+        selector = selector.strip()
+        return selector in ("ALL", self.id, self.name) or (
+            re.fullmatch(r"[A-Z]+\d*", selector) is not None and self.id.startswith(selector)
+        )
+
+
+def _schema() -> dict:
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def validate(document, path: Path) -> None:
+    """Validate one rule document against the schema; raise :class:`RuleError` naming file and key."""
+    import jsonschema  # deferred: only user rule files and the test suite pay for it
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    if errors:
+        error = errors[0]
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise RuleError(f"{path}: {where}: {error.message}")
+
+
+def load_file(path: Path, *, check: bool) -> Rule:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.load(handle, Loader=_LOADER)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: invalid YAML: {exc}") from None
+    if check:
+        validate(document, path)
+    if not isinstance(document, dict):
+        raise RuleError(f"{path}: a rule file must be a mapping")
+    checks = tuple(
+        Check(
+            collection=item["resource"],
+            when=item["when"],
+            message=item["message"],
+            at=item.get("at"),
+            severity=item.get("severity"),
+        )
+        for item in document.get("checks", ())
+    )
+    for check_ in checks:
+        if check_.collection not in COLLECTIONS:
+            raise RuleError(f"{path}: checks.resource: unknown collection {check_.collection!r}")
+    return Rule(
+        id=document["id"],
+        name=document["name"],
+        severity=document["severity"],
+        sources=tuple(document["sources"]),
+        checks=checks,
+        summary=document["summary"],
+        fix=document["fix"],
+        docs=document["docs"],
+        params=document.get("params") or {},
+        path=path,
+    )
+
+
+def load_rules(extra_dirs=(), *, check_builtin: bool = False) -> list[Rule]:
+    """The built-in rules plus those in ``extra_dirs``, sorted by id. Duplicate ids are an error."""
+    rules: dict[str, Rule] = {}
+    names: dict[str, str] = {}
+    sources = [(builtin_rules_dir(), True)] + [(Path(directory), False) for directory in extra_dirs]
+    for directory, builtin in sources:
+        if not directory.is_dir():
+            raise RuleError(f"{directory}: rules directory not found")
+        for path in sorted(directory.glob("*.y*ml")):
+            rule = load_file(path, check=check_builtin or not builtin)
+            rule.builtin = builtin
+            if rule.id in rules:
+                raise RuleError(f"{path}: id {rule.id} is already used by {rules[rule.id].path}")
+            if rule.name in names:
+                raise RuleError(f"{path}: name {rule.name} is already used by {names[rule.name]}")
+            rules[rule.id] = rule
+            names[rule.name] = rule.id
+    return sorted(rules.values(), key=lambda rule: rule.id)
+
+
+def select(rules: list[Rule], *, select=None, extend_select=(), ignore=()) -> list[Rule]:
+    """ruff's selection model: ``select`` replaces the default set (all), ``extend_select`` adds, ``ignore`` removes."""
+    chosen = [rule for rule in rules if any(rule.matches(s) for s in select)] if select else list(rules)
+    for rule in rules:
+        if rule not in chosen and any(rule.matches(s) for s in extend_select):
+            chosen.append(rule)
+    chosen = [rule for rule in chosen if not any(rule.matches(s) for s in ignore)]
+    return sorted(chosen, key=lambda rule: rule.id)
+
+
+def unknown_selectors(rules: list[Rule], selectors) -> list[str]:
+    """Selectors that match no rule: a typo in ``--select`` must not silently select nothing."""
+    return [s for s in selectors if not any(rule.matches(s) for rule in rules)]

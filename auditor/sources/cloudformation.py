@@ -1,0 +1,544 @@
+"""CloudFormation and SAM templates -> the resource model.
+
+Reads SageMaker models, endpoint configs, endpoints and inference components, Application Auto
+Scaling targets and policies, training jobs, and the training tasks inside Step Functions state
+machines and SageMaker pipelines (inline objects or JSON strings built with ``Fn::Sub`` /
+``Fn::Join``). Values go through :class:`~auditor.sources.intrinsics.Resolver`; ``Fn::If`` is
+explored branch by branch (see :func:`~auditor.sources.intrinsics.scenarios`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import catalog, images
+from ..linking import link, parse_resource_id
+from ..model import (
+    Endpoint,
+    InferenceComponent,
+    Location,
+    ResourceModel,
+    ScalableTarget,
+    ScalingPolicy,
+    Suppression,
+    Variant,
+)
+from . import pipelines, stepfunctions
+from .intrinsics import SUB_VARIABLE, Resolver, Text, Token, has_unknown, scenarios
+from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
+from .training import CloudFormation as CloudFormationDialect
+from .training import training_job
+
+SOURCE = "cloudformation"
+
+
+def is_template(document) -> bool:
+    return isinstance(document, dict) and (
+        "Resources" in document or "AWSTemplateFormatVersion" in document
+    )
+
+
+def read_template(document, *, scope: str, text: str) -> ResourceModel:
+    """The model of one template. ``scope`` is the file as reported; ``text`` its content (for columns)."""
+    resources = document.get("Resources")
+    if resources is None:
+        return ResourceModel()
+    if not isinstance(resources, dict):
+        line, column = locate(document, ["Resources"])
+        raise DocumentError("Resources must be a mapping of logical IDs to resources", line, column)
+    return _TemplateReader(document, resources, scope, text).read()
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else number
+    return None
+
+
+def _display(value) -> str | None:
+    if value is None or (isinstance(value, Token) and value.kind == "unknown"):
+        return None
+    if isinstance(value, (str, Text, Token)):
+        return str(value)
+    return json.dumps(value) if isinstance(value, (int, float, bool)) else None
+
+
+def _literal(value):
+    """A fully known string, else None."""
+    return value if isinstance(value, str) else None
+
+
+class _TemplateReader:
+    def __init__(self, document, resources, scope: str, text: str):
+        self.document = document
+        self.resources = resources
+        self.scope = scope
+        self.lines = text.splitlines()
+        self.resolver = Resolver(document)
+        self.model = ResourceModel()
+        self.model_images: dict = {}
+        self.configs: dict = {}  # config key -> list of (logical_id, properties scenario)
+        self.used_configs: set = set()
+        self.components: list = []
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def resource_location(self, logical_id: str, path: str = "", node=None, node_path=()) -> Location:
+        if node is not None:
+            line, column = locate(node, list(node_path))
+        else:
+            line, column = locate(self.document, ["Resources", logical_id])
+        return Location(self.scope, logical_id, path, line, column, file=self.scope)
+
+    def of_type(self, *types):
+        for logical_id, resource in self.resources.items():
+            if isinstance(resource, dict) and resource.get("Type") in types:
+                properties = resource.get("Properties")
+                if isinstance(properties, dict):
+                    for scenario in scenarios(properties):
+                        yield logical_id, scenario
+
+    def name_key(self, logical_id: str, name_property: str):
+        """The comparable identity of a resource's name: what ``!GetAtt Resource.<name_property>`` gives."""
+        return self.resolver.get_att(logical_id, name_property)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self) -> ResourceModel:
+        self.read_models()
+        self.read_configs()
+        self.read_components()
+        self.read_endpoints()
+        self.read_unused_configs()
+        self.read_scalable_targets()
+        self.read_scaling_policies()
+        self.read_training_jobs()
+        self.read_state_machines()
+        self.read_pipelines()
+        self.read_suppressions()
+        link(self.model)
+        return self.model
+
+    def read_models(self):
+        for logical_id, properties in self.of_type("AWS::SageMaker::Model"):
+            containers = []
+            if isinstance(properties.get("PrimaryContainer"), dict):
+                containers.append(properties["PrimaryContainer"])
+            if isinstance(properties.get("Containers"), list):
+                containers.extend(c for c in properties["Containers"] if isinstance(c, dict))
+            found = [_display(self.resolver.resolve(c.get("Image"))) for c in containers]
+            key = self.name_key(logical_id, "ModelName")
+            self.model_images.setdefault(key, []).append(found)
+
+    def images_of(self, model_name) -> list:
+        candidates = self.model_images.get(self.resolver.resolve(model_name))
+        if not candidates or len(candidates) != 1:
+            return []  # not in this template (or ambiguous): nothing can be said about its images
+        return candidates[0]
+
+    def read_configs(self):
+        for logical_id, properties in self.of_type("AWS::SageMaker::EndpointConfig"):
+            key = self.name_key(logical_id, "EndpointConfigName")
+            self.configs.setdefault(key, []).append((logical_id, properties))
+
+    def read_components(self):
+        for logical_id, properties in self.of_type("AWS::SageMaker::InferenceComponent"):
+            name = self.resolver.resolve(properties["InferenceComponentName"]) \
+                if "InferenceComponentName" in properties else None
+            endpoint = self.resolver.resolve(properties.get("EndpointName"))
+            variant = self.resolver.resolve(properties.get("VariantName")) if "VariantName" in properties else None
+            component = InferenceComponent(
+                source=SOURCE,
+                location=self.resource_location(logical_id),
+                name=_display(name) or logical_id,
+                key=name,
+                endpoint=_display(endpoint),
+                variant_name=_display(variant),
+            )
+            self.components.append((component, endpoint, variant))
+            self.model.inference_components.append(component)
+
+    def read_endpoints(self):
+        for logical_id, properties in self.of_type("AWS::SageMaker::Endpoint"):
+            config_key = self.resolver.resolve(properties.get("EndpointConfigName"))
+            name_key = self.name_key(logical_id, "EndpointName")
+            display = _display(name_key) if not isinstance(name_key, Token) else logical_id
+            configs = self.configs.get(config_key, []) if not has_unknown(config_key) else []
+            kinds = set()
+            for config_id, config in configs:
+                self.used_configs.add(config_id)
+                kinds.add(self.read_variants(config_id, config, endpoint_key=name_key, endpoint=display))
+            self.model.endpoints.append(Endpoint(
+                source=SOURCE,
+                location=self.resource_location(logical_id),
+                name=display,
+                kind=kinds.pop() if len(kinds) == 1 else None,
+            ))
+
+    def read_unused_configs(self):
+        for key, configs in self.configs.items():
+            for config_id, config in configs:
+                if config_id not in self.used_configs:
+                    self.read_variants(config_id, config, endpoint_key=None, endpoint=None)
+
+    def read_variants(self, config_id: str, config: dict, *, endpoint_key, endpoint) -> str | None:
+        """Variants of one endpoint config (scenario); returns the endpoint kind the config gives."""
+        variants = config.get("ProductionVariants")
+        is_async = "AsyncInferenceConfig" in config
+        if not isinstance(variants, list):
+            return None
+        kind_of_config = None
+        for index, item in enumerate(variants):
+            if not isinstance(item, dict):
+                continue
+            name = self.resolver.resolve(item.get("VariantName"))
+            display_name = _display(name) or f"#{index}"
+            instance_type = _literal(self.resolver.resolve(item.get("InstanceType")))
+            facts = catalog.lookup(instance_type)
+            serverless = "ServerlessConfig" in item
+            kind = "serverless" if serverless else ("async" if is_async else "real-time")
+            kind_of_config = kind
+            managed = item.get("ManagedInstanceScaling")
+            managed_enabled = isinstance(managed, dict) and self.resolver.resolve(managed.get("Status")) == "ENABLED"
+            count = _number(self.resolver.resolve(item.get("InitialInstanceCount")))
+            images_found = self.images_of(item["ModelName"]) if "ModelName" in item else []
+            path = f"Properties.ProductionVariants[{display_name}]"
+            location = self.resource_location(config_id, path, config, ["ProductionVariants", index])
+            field_locations = {}
+            if "InstanceType" in item:
+                line, column = locate(config, ["ProductionVariants", index, "InstanceType"])
+                field_locations["instance_type"] = location.at(path + ".InstanceType", line, column)
+            self.model.variants.append(Variant(
+                source=SOURCE,
+                location=location,
+                field_locations=field_locations,
+                endpoint=endpoint,
+                endpoint_key=endpoint_key,
+                variant_name=display_name,
+                variant_key=name,
+                kind=kind,
+                instance_type=instance_type,
+                instance_family=facts.family if facts else None,
+                instance_count=int(count) if isinstance(count, (int, float)) else None,
+                burstable=facts.burstable if facts else None,
+                accelerated=facts.accelerated if facts else None,
+                accelerator=facts.accelerator if facts else None,
+                previous_generation=facts.previous_generation if facts else None,
+                suggested_instance_type=facts.successor if facts else None,
+                size_rank=facts.size_rank if facts else None,
+                managed_instance_scaling=managed_enabled,
+                hosts_inference_components=self.hosts_components(endpoint_key, name, item, serverless),
+                images=images_found,
+                cpu_only_image=images.cpu_only(images_found),
+            ))
+        return kind_of_config
+
+    def hosts_components(self, endpoint_key, variant_name, item, serverless) -> bool:
+        if serverless:
+            return False
+        if "ModelName" not in item and "InstanceType" in item:
+            return True  # an inference-component endpoint: models come from its components
+        return endpoint_key is not None and any(
+            endpoint == endpoint_key and (variant is None or variant == variant_name)
+            for _, endpoint, variant in self.components
+        )
+
+    def read_scalable_targets(self):
+        for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+            resolve = self.resolver.resolve
+            resource_id = resolve(properties.get("ResourceId"))
+            dimension = _literal(resolve(properties.get("ScalableDimension")))
+            namespace = _literal(resolve(properties.get("ServiceNamespace")))
+            minimum = _number(resolve(properties.get("MinCapacity")))
+            maximum = _number(resolve(properties.get("MaxCapacity")))
+            actions = properties.get("ScheduledActions")
+            location = self.resource_location(logical_id, "Properties")
+            field_locations = {}
+            for field_name, key in (("resource_id", "ResourceId"), ("min_capacity", "MinCapacity"),
+                                    ("max_capacity", "MaxCapacity")):
+                if key in properties:
+                    line, column = locate(properties, [key])
+                    field_locations[field_name] = location.at(f"Properties.{key}", line, column)
+            parsed = parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else {}
+            self.model.scalable_targets.append(ScalableTarget(
+                source=SOURCE,
+                location=location,
+                field_locations=field_locations,
+                resource_id=_display(resource_id),
+                namespace=namespace,
+                dimension=dimension,
+                min_capacity=minimum,
+                max_capacity=maximum,
+                scheduled_action_count=len(actions) if isinstance(actions, list) else 0,
+                key=[("logical", logical_id), ("triple", resource_id, dimension, namespace)],
+                **parsed,
+            ))
+
+    def read_scaling_policies(self):
+        for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalingPolicy"):
+            resolve = self.resolver.resolve
+            policy_type = _literal(resolve(properties.get("PolicyType")))
+            target_key, resource_id, dimension, namespace = self.policy_target(properties)
+            tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
+            tracking = tracking if isinstance(tracking, dict) else {}
+            predefined = tracking.get("PredefinedMetricSpecification")
+            metric_type = _literal(resolve(predefined.get("PredefinedMetricType"))) \
+                if isinstance(predefined, dict) else None
+            location = self.resource_location(logical_id, "Properties")
+            field_locations = {}
+            config_path = ["TargetTrackingScalingPolicyConfiguration"]
+            for field_name, path in (
+                ("scale_in_cooldown", config_path + ["ScaleInCooldown"]),
+                ("scale_out_cooldown", config_path + ["ScaleOutCooldown"]),
+                ("metric_type", config_path + ["PredefinedMetricSpecification", "PredefinedMetricType"]),
+                ("target_value", config_path + ["TargetValue"]),
+            ):
+                line, column = locate(properties, path)
+                field_locations[field_name] = location.at("Properties." + ".".join(path), line, column)
+            disable = resolve(tracking.get("DisableScaleIn"))
+            self.model.scaling_policies.append(ScalingPolicy(
+                source=SOURCE,
+                location=location,
+                field_locations=field_locations,
+                name=_display(resolve(properties.get("PolicyName"))) or logical_id,
+                policy_type=policy_type,
+                target_key=target_key,
+                resource_id=_display(resource_id),
+                namespace=namespace,
+                dimension=dimension,
+                metric_type=metric_type,
+                customized_metric="CustomizedMetricSpecification" in tracking,
+                target_value=_number(resolve(tracking.get("TargetValue"))),
+                scale_in_cooldown=_number(resolve(tracking.get("ScaleInCooldown"))),
+                scale_out_cooldown=_number(resolve(tracking.get("ScaleOutCooldown"))),
+                scale_in_cooldown_defaulted="ScaleInCooldown" not in tracking,
+                scale_out_cooldown_defaulted="ScaleOutCooldown" not in tracking,
+                disable_scale_in=disable if isinstance(disable, bool) else (
+                    disable.lower() == "true" if isinstance(disable, str) else (False if disable is None else None)),
+            ))
+
+    def policy_target(self, properties):
+        """(target key, resource id, dimension, namespace) of a policy, from either way of naming it."""
+        resolve = self.resolver.resolve
+        if "ScalingTargetId" in properties:
+            target = resolve(properties["ScalingTargetId"])
+            if isinstance(target, Token) and target.kind == "ref":
+                return ("logical", target.name), None, None, None
+            if isinstance(target, str) and target.count("|") == 2:
+                resource_id, dimension, namespace = target.split("|")
+                return ("triple", resource_id, dimension, namespace), resource_id, dimension, namespace
+            return None, None, None, None
+        resource_id = resolve(properties.get("ResourceId"))
+        dimension = resolve(properties.get("ScalableDimension"))
+        namespace = resolve(properties.get("ServiceNamespace"))
+        return ("triple", resource_id, dimension, namespace), resource_id, _literal(dimension), _literal(namespace)
+
+    def read_training_jobs(self):
+        dialect = CloudFormationDialect(self.resolver)
+        for logical_id, properties in self.of_type("AWS::SageMaker::TrainingJob"):
+            self.model.training_jobs.append(training_job(
+                properties,
+                dialect,
+                source=SOURCE,
+                location=self.resource_location(logical_id, "Properties"),
+                request_path=[],
+                position=lambda path, node=properties: locate(node, path),
+                container=f"training job {logical_id}",
+                label=logical_id,
+            ))
+
+    # -- embedded definitions -------------------------------------------------------------------
+
+    def read_state_machines(self):
+        for logical_id, properties in self.of_type("AWS::StepFunctions::StateMachine",
+                                                   "AWS::Serverless::StateMachine"):
+            for key in ("Definition", "DefinitionString"):
+                if key not in properties:
+                    continue
+                embedded = self.embedded(properties, key)
+                if embedded is None or not stepfunctions.is_state_machine(embedded[0]):
+                    continue
+                definition, position = embedded
+                location = self.resource_location(logical_id, f"Properties.{key}")
+                self.model.training_jobs.extend(stepfunctions.training_jobs(
+                    definition, location=location, position=position, machine=logical_id))
+
+    def read_pipelines(self):
+        for logical_id, properties in self.of_type("AWS::SageMaker::Pipeline"):
+            holder = properties.get("PipelineDefinition")
+            if not isinstance(holder, dict) or "PipelineDefinitionBody" not in holder:
+                continue
+            embedded = self.embedded(holder, "PipelineDefinitionBody")
+            if embedded is None or not pipelines.is_pipeline(embedded[0]):
+                continue
+            definition, position = embedded
+            location = self.resource_location(logical_id, "Properties.PipelineDefinition.PipelineDefinitionBody")
+            self.model.training_jobs.extend(pipelines.training_jobs(
+                definition, location=location, position=position, pipeline=logical_id))
+
+    def embedded(self, holder: dict, key: str):
+        """A definition given as an object or a JSON string, with a function mapping its paths to lines.
+
+        Returns None when the definition cannot be read without deploying (an unresolvable string).
+        """
+        value = holder[key]
+        key_line, key_column = locate(holder, [key])
+        if isinstance(value, dict) and not _is_intrinsic(value):
+            return value, lambda path: locate(value, path) if path else (key_line, key_column)
+        pieces, mark = self.json_pieces(holder, key)
+        if pieces is None:
+            return None
+        try:
+            inner = parse(_render_json(pieces))
+        except DocumentError:
+            return None
+        if not isinstance(inner, dict):
+            return None
+        return inner, self.string_position(inner, mark, (key_line, key_column))
+
+    def json_pieces(self, holder: dict, key: str):
+        """The pieces of a JSON string (raw text and resolved values), and the mark of its text."""
+        value = holder[key]
+        mark = mark_of(holder, [key])
+        if isinstance(value, str):
+            return [value], mark
+        if not isinstance(value, dict) or len(value) != 1:
+            return None, None
+        (function, argument), = value.items()
+        if function == "Fn::Sub":
+            variables = {}
+            if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], dict):
+                mark = argument.marks[0] if isinstance(argument, Sequence) and argument.marks else None
+                argument, variables = argument
+            elif isinstance(value, Mapping):
+                mark = value.marks.get("Fn::Sub")
+            if not isinstance(argument, str):
+                return None, None
+            return self.sub_pieces(argument, variables), mark
+        if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+            delimiter, items = argument
+            if not isinstance(delimiter, str) or not isinstance(items, list):
+                return None, None
+            pieces = []
+            for index, item in enumerate(items):
+                if index:
+                    pieces.append(delimiter)
+                pieces.append(item if isinstance(item, str) else _Resolved(self.resolver.resolve(item)))
+            return pieces, None
+        return None, None
+
+    def sub_pieces(self, template: str, variables: dict) -> list:
+        pieces: list = []
+        position = 0
+        for match in SUB_VARIABLE.finditer(template):
+            pieces.append(template[position:match.start()])
+            position = match.end()
+            name = match.group(1).strip()
+            if name.startswith("!"):
+                pieces.append("${" + name[1:] + "}")
+            elif name in variables:
+                pieces.append(_Resolved(self.resolver.resolve(variables[name])))
+            elif "." in name and not name.startswith("AWS::"):
+                pieces.append(_Resolved(self.resolver.get_att(*name.split(".", 1))))
+            else:
+                pieces.append(_Resolved(self.resolver.ref(name)))
+        pieces.append(template[position:])
+        return pieces
+
+    def string_position(self, inner, mark, fallback):
+        """Map a path in a JSON string to the file: exact for ``|`` block scalars, else the key's line."""
+        if mark is None or not mark.block_scalar:
+            return lambda path: fallback
+        first_line = mark.value_line + 1
+        text_line = self.lines[first_line - 1] if 0 < first_line <= len(self.lines) else ""
+        indent = len(text_line) - len(text_line.lstrip(" "))
+
+        def position(path):
+            line, column = locate(inner, path)
+            return mark.value_line + line, indent + column
+
+        return position
+
+    # -- suppressions ---------------------------------------------------------------------------
+
+    def read_suppressions(self):
+        for logical_id, resource in self.resources.items():
+            metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+            settings = metadata.get("sagewise") if isinstance(metadata, dict) else None
+            entries = settings.get("ignore") if isinstance(settings, dict) else None
+            if not isinstance(entries, list):
+                continue
+            for index, entry in enumerate(entries):
+                if isinstance(entry, str):
+                    rule, reason = entry, None
+                elif isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    rule = entry["id"]
+                    reason = entry.get("reason") if isinstance(entry.get("reason"), str) and \
+                        entry["reason"].strip() else None
+                else:
+                    continue
+                line, column = locate(self.document, ["Resources", logical_id, "Metadata", "sagewise", "ignore", index])
+                self.model.suppressions.append(Suppression(
+                    rule=rule,
+                    reason=reason,
+                    location=Location(self.scope, logical_id, f"Metadata.sagewise.ignore[{rule}]", line, column,
+                                      file=self.scope),
+                ))
+
+
+class _Resolved:
+    """A resolved value spliced into JSON text (see :func:`_render_json`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _is_intrinsic(value: dict) -> bool:
+    return len(value) == 1 and next(iter(value)) in ("Fn::Sub", "Fn::Join", "Ref", "Fn::If", "Fn::GetAtt")
+
+
+def _render_json(pieces) -> str:
+    """Splice resolved values into JSON text, keeping it valid JSON.
+
+    A known value inside a JSON string is inserted as escaped text; outside one, as a JSON literal.
+    An unknown value becomes the placeholder ``${...}``, quoted when it stands outside a string, so
+    the document still parses and readers see a value they know to be unknown.
+    """
+    out: list[str] = []
+    in_string = False
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+            in_string = _ends_inside_string(piece, in_string)
+            continue
+        value = piece.value
+        if isinstance(value, (Token, Text)):
+            placeholder = str(value)
+            out.append(json.dumps(placeholder)[1:-1] if in_string else json.dumps(placeholder))
+        elif in_string:
+            out.append(json.dumps(str(value).lower() if isinstance(value, bool) else str(value))[1:-1])
+        else:
+            out.append(json.dumps(value) if isinstance(value, (bool, int, float)) else json.dumps(str(value)))
+    return "".join(out)
+
+
+def _ends_inside_string(text: str, in_string: bool) -> bool:
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_string:
+            escaped = True
+        elif char == '"':
+            in_string = not in_string
+    return in_string

@@ -1,0 +1,409 @@
+"""Evaluate CloudFormation intrinsic functions as far as a template alone allows, and no further.
+
+A value that cannot be known before deployment is never guessed. It stays symbolic: a
+:class:`Token` (a parameter without a default, a resource's ``Ref`` or ``GetAtt``, an import), or a
+:class:`Text` when it is a string built from literals and tokens. Two values built the same way
+compare equal, which is how ``endpoint/${EndpointName}/variant/AllTraffic`` is matched to an
+endpoint named ``${EndpointName}`` without knowing the name. ``UNKNOWN`` is what nothing can be
+said about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import product
+
+from .loader import Mapping, Sequence
+
+
+@dataclass(frozen=True)
+class Token:
+    """A value fixed only at deploy time.
+
+    ``kind`` is ``param`` (a parameter without a usable default), ``pseudo`` (``AWS::Region``...),
+    ``ref`` / ``getatt`` (a resource's return value), ``arn`` (the ``Ref`` of a SageMaker resource,
+    which is its ARN), ``import`` (``Fn::ImportValue``) or ``unknown``.
+    """
+
+    kind: str
+    name: str
+    attribute: str = ""
+    """For ``getatt``, the attribute; for ``arn``, the attribute that would give the name instead."""
+
+    def __str__(self) -> str:
+        if self.kind == "getatt":
+            return "${%s.%s}" % (self.name, self.attribute)
+        if self.kind == "unknown":
+            return "${?}"
+        return "${%s}" % self.name
+
+
+UNKNOWN = Token("unknown", "")
+NO_VALUE = Token("pseudo", "AWS::NoValue")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string made of literal pieces and tokens, e.g. ``endpoint/${Endpoint.EndpointName}/variant/A``."""
+
+    parts: tuple
+
+    def __str__(self) -> str:
+        return "".join(str(part) for part in self.parts)
+
+    @property
+    def tokens(self) -> tuple:
+        return tuple(part for part in self.parts if isinstance(part, Token))
+
+
+def text(parts) -> str | Text | Token:
+    """Normalise a list of pieces: merge adjacent literals; a single piece stands for itself."""
+    merged: list = []
+    for part in parts:
+        if isinstance(part, Text):
+            pieces = part.parts
+        else:
+            pieces = (part,)
+        for piece in pieces:
+            if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += piece
+            elif piece != "":
+                merged.append(piece)
+    if not merged:
+        return ""
+    if len(merged) == 1 and isinstance(merged[0], (str, Token)):
+        return merged[0]
+    return Text(tuple(merged))
+
+
+def is_known(value) -> bool:
+    """True when ``value`` is fully known at lint time (no token anywhere)."""
+    if isinstance(value, (Token, Text)):
+        return False
+    if isinstance(value, dict):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(is_known(v) for v in value)
+    return True
+
+
+def has_unknown(value) -> bool:
+    """True when ``value`` contains something nothing can be said about (not even its identity)."""
+    if isinstance(value, Token):
+        return value.kind == "unknown"
+    if isinstance(value, Text):
+        return any(part.kind == "unknown" for part in value.tokens)
+    return False
+
+
+def split(value, separator: str) -> list:
+    """Split a str or :class:`Text` on a separator that appears in its literal pieces."""
+    if isinstance(value, str):
+        return value.split(separator)
+    if isinstance(value, Token):
+        return [value]
+    segments: list[list] = [[]]
+    for part in value.parts:
+        if isinstance(part, str):
+            pieces = part.split(separator)
+            segments[-1].append(pieces[0])
+            for piece in pieces[1:]:
+                segments.append([piece])
+        else:
+            segments[-1].append(part)
+    return [text(segment) for segment in segments]
+
+
+# Attributes whose value is a property of the same resource when that property is set.
+NAME_ATTRIBUTES = {
+    ("AWS::SageMaker::Endpoint", "EndpointName"): "EndpointName",
+    ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"): "EndpointConfigName",
+    ("AWS::SageMaker::Model", "ModelName"): "ModelName",
+    ("AWS::SageMaker::InferenceComponent", "InferenceComponentName"): "InferenceComponentName",
+}
+
+ARN_REFS = {
+    "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
+}
+"""SageMaker types whose ``Ref`` is an ARN (fact sheet section 0.1), and the attribute that is the name."""
+
+SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+MAX_CONDITION_COMBINATIONS = 16
+
+
+class Resolver:
+    """Resolves intrinsic functions against one template's Parameters, Mappings and Resources."""
+
+    def __init__(self, template: dict):
+        parameters = template.get("Parameters")
+        self.parameters = parameters if isinstance(parameters, dict) else {}
+        mappings = template.get("Mappings")
+        self.mappings = mappings if isinstance(mappings, dict) else {}
+        resources = template.get("Resources")
+        self.resources = resources if isinstance(resources, dict) else {}
+
+    def resource_type(self, logical_id: str) -> str | None:
+        resource = self.resources.get(logical_id)
+        if isinstance(resource, dict) and isinstance(resource.get("Type"), str):
+            return resource["Type"]
+        return None
+
+    # -- references ---------------------------------------------------------------------------
+
+    def ref(self, name):
+        if not isinstance(name, str):
+            return UNKNOWN
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name.startswith("AWS::"):
+            return Token("pseudo", name)
+        if name in self.parameters:
+            parameter = self.parameters[name]
+            if isinstance(parameter, dict):
+                kind = parameter.get("Type", "String")
+                # An SSM parameter type's Default is the name of the SSM parameter, not its value.
+                usable = isinstance(kind, str) and not kind.startswith("AWS::SSM::")
+                default = parameter.get("Default")
+                if usable and isinstance(default, (str, int, float, bool)):
+                    return default
+            return Token("param", name)
+        if name in self.resources:
+            name_attribute = ARN_REFS.get(self.resource_type(name))
+            if name_attribute:
+                return Token("arn", name, name_attribute)
+            return Token("ref", name)
+        return UNKNOWN
+
+    def get_att(self, logical_id, attribute):
+        if not isinstance(logical_id, str) or not isinstance(attribute, str):
+            return UNKNOWN
+        resource = self.resources.get(logical_id)
+        if not isinstance(resource, dict):
+            return UNKNOWN
+        mirrored = NAME_ATTRIBUTES.get((resource.get("Type"), attribute))
+        properties = resource.get("Properties")
+        if mirrored and isinstance(properties, dict) and mirrored in properties:
+            value = self.resolve(properties[mirrored])
+            if not has_unknown(value):
+                return value
+        # Unset or unresolvable: the attribute itself is the identity, the same wherever it is used.
+        return Token("getatt", logical_id, attribute)
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def resolve(self, value):
+        """The value of ``value`` as far as it can be known; containers are returned as they are."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return value
+        (function, argument), = value.items()
+        handler = self._FUNCTIONS.get(function)
+        if handler is None:
+            return value
+        try:
+            return handler(self, argument)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            return UNKNOWN
+
+    def resolve_deep(self, value):
+        """Resolve every intrinsic inside containers too."""
+        value = self.resolve(value)
+        if isinstance(value, dict):
+            return {key: self.resolve_deep(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve_deep(item) for item in value]
+        return value
+
+    def _ref(self, argument):
+        return self.ref(argument)
+
+    def _get_att(self, argument):
+        if isinstance(argument, str):
+            argument = argument.split(".", 1)
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        attribute = self.resolve(argument[1])
+        return self.get_att(argument[0], attribute)
+
+    def _sub(self, argument):
+        if isinstance(argument, list):
+            if len(argument) != 2 or not isinstance(argument[1], dict):
+                return UNKNOWN
+            template, variables = argument
+        else:
+            template, variables = argument, {}
+        if not isinstance(template, str):
+            return UNKNOWN
+        return self.substitute(template, variables)
+
+    def substitute(self, template: str, variables: dict, render=None):
+        """Expand ``${...}`` in a ``Fn::Sub`` string. ``render`` turns a resolved value into text pieces."""
+        parts: list = []
+        position = 0
+        for match in SUB_VARIABLE.finditer(template):
+            parts.append(template[position : match.start()])
+            position = match.end()
+            name = match.group(1).strip()
+            if name.startswith("!"):
+                parts.append("${" + name[1:] + "}")
+                continue
+            if name in variables:
+                resolved = self.resolve(variables[name])
+            elif "." in name and not name.startswith("AWS::"):
+                resolved = self.get_att(*name.split(".", 1))
+            else:
+                resolved = self.ref(name)
+            parts.append(render(resolved) if render else _as_piece(resolved))
+        parts.append(template[position:])
+        return text(parts)
+
+    def _join(self, argument):
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        delimiter, items = argument
+        items = self.resolve(items)
+        if not isinstance(delimiter, str) or not isinstance(items, list):
+            return UNKNOWN
+        parts: list = []
+        for index, item in enumerate(items):
+            if index:
+                parts.append(delimiter)
+            parts.append(_as_piece(self.resolve(item)))
+        return text(parts)
+
+    def _find_in_map(self, argument):
+        if not isinstance(argument, list) or len(argument) < 3:
+            return UNKNOWN
+        keys = [self.resolve(item) for item in argument[:3]]
+        if not all(isinstance(key, str) for key in keys):
+            return UNKNOWN
+        try:
+            return self.resolve(self.mappings[keys[0]][keys[1]][keys[2]])
+        except (KeyError, TypeError):
+            if len(argument) > 3 and isinstance(argument[3], dict) and "DefaultValue" in argument[3]:
+                return self.resolve(argument[3]["DefaultValue"])
+            return UNKNOWN
+
+    def _select(self, argument):
+        if not isinstance(argument, list) or len(argument) != 2:
+            return UNKNOWN
+        index = self.resolve(argument[0])
+        items = self.resolve(argument[1])
+        if isinstance(index, str) and index.isdigit():
+            index = int(index)
+        if isinstance(index, int) and isinstance(items, list) and 0 <= index < len(items):
+            return self.resolve(items[index])
+        return UNKNOWN
+
+    def _import(self, argument):
+        return Token("import", str(self.resolve(argument)))
+
+    def _if(self, argument):
+        # Reached only when a value was not specialised (see ``scenarios``): both branches must agree.
+        if not isinstance(argument, list) or len(argument) != 3:
+            return UNKNOWN
+        first, second = self.resolve(argument[1]), self.resolve(argument[2])
+        return first if first == second and not isinstance(first, (dict, list)) else UNKNOWN
+
+    def _unknown(self, argument):
+        return UNKNOWN
+
+    _FUNCTIONS = {
+        "Ref": _ref,
+        "Fn::GetAtt": _get_att,
+        "Fn::Sub": _sub,
+        "Fn::Join": _join,
+        "Fn::FindInMap": _find_in_map,
+        "Fn::Select": _select,
+        "Fn::ImportValue": _import,
+        "Fn::If": _if,
+        "Fn::Base64": _unknown,
+        "Fn::GetAZs": _unknown,
+        "Fn::Split": _unknown,
+        "Fn::Cidr": _unknown,
+        "Fn::Length": _unknown,
+        "Fn::ToJsonString": _unknown,
+        "Fn::Transform": _unknown,
+        "Fn::GetStackOutput": _unknown,
+    }
+
+
+def _as_piece(value):
+    if isinstance(value, (str, Token, Text)):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return UNKNOWN
+
+
+# -- conditions (Fn::If) -------------------------------------------------------------------------
+
+
+def conditions_in(value, found: set | None = None) -> set:
+    """Names of the conditions that ``Fn::If`` uses anywhere inside ``value``."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        branch = value.get("Fn::If") if len(value) == 1 else None
+        if isinstance(branch, list) and branch and isinstance(branch[0], str):
+            found.add(branch[0])
+        for item in value.values():
+            conditions_in(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            conditions_in(item, found)
+    return found
+
+
+def scenarios(value):
+    """Each way the ``Fn::If`` branches in ``value`` can turn out, as ``value`` specialised to it.
+
+    Conditions are enumerated by name, so one condition takes the same branch everywhere in
+    ``value``. Rules then see every deployable shape ("any branch"); findings that repeat across
+    shapes share a fingerprint and are reported once. Past ``MAX_CONDITION_COMBINATIONS`` the
+    value is returned as it is, and each ``Fn::If`` resolves to UNKNOWN unless its branches agree.
+    """
+    names = sorted(conditions_in(value))
+    if not names or 2 ** len(names) > MAX_CONDITION_COMBINATIONS:
+        return [value]
+    return [_specialise(value, dict(zip(names, choice))) for choice in product((True, False), repeat=len(names))]
+
+
+def _specialise(value, choice: dict):
+    if isinstance(value, dict):
+        if len(value) == 1 and "Fn::If" in value:
+            branch = value["Fn::If"]
+            if isinstance(branch, list) and len(branch) == 3 and branch[0] in choice:
+                return _specialise(branch[1] if choice[branch[0]] else branch[2], choice)
+        result = Mapping()
+        if isinstance(value, Mapping):
+            result.line, result.column = value.line, value.column
+        for key, item in value.items():
+            item = _specialise(item, choice)
+            if _is_no_value(item):
+                continue
+            result[key] = item
+            if isinstance(value, Mapping) and key in value.marks:
+                result.marks[key] = value.marks[key]
+        return result
+    if isinstance(value, list):
+        result = Sequence()
+        if isinstance(value, Sequence):
+            result.line, result.column = value.line, value.column
+        for index, item in enumerate(value):
+            item = _specialise(item, choice)
+            if _is_no_value(item):
+                continue
+            result.append(item)
+            if isinstance(value, Sequence) and index < len(value.marks):
+                result.marks.append(value.marks[index])
+        return result
+    return value
+
+
+def _is_no_value(value) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and value.get("Ref") == "AWS::NoValue"

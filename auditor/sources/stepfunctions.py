@@ -1,0 +1,74 @@
+"""Training jobs started by Step Functions state machines (Amazon States Language).
+
+A task whose ``Resource`` is ``arn:<partition>:states:::sagemaker:createTrainingJob[.sync]`` carries
+a CreateTrainingJob request in ``Parameters`` (JSONPath) or ``Arguments`` (JSONata). States nest
+inside ``Parallel`` branches and ``Map`` iterators, so the walk is recursive.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .training import StatesLanguage, training_job
+
+_TRAINING_TASK = re.compile(r"^arn:.*:states:::sagemaker:createTrainingJob(\.sync)?$")
+
+
+def is_state_machine(document) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("States"), dict) and "StartAt" in document
+
+
+def training_tasks(definition, path=()):
+    """(state name, key path of the state, request key) for every training task in ``definition``."""
+    states = definition.get("States") if isinstance(definition, dict) else None
+    if not isinstance(states, dict):
+        return
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        state_path = list(path) + ["States", name]
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str) and _TRAINING_TASK.match(resource):
+            key = "Arguments" if "Arguments" in state else "Parameters"
+            yield name, state_path, key
+        for index, branch in enumerate(state.get("Branches") or ()):
+            yield from training_tasks(branch, state_path + ["Branches", index])
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), dict):
+                yield from training_tasks(state[key], state_path + [key])
+
+
+def training_jobs(definition, *, location, position, machine: str):
+    """Training jobs of one state machine. ``location`` locates the machine; paths are relative to it."""
+    dialect = StatesLanguage()
+    for name, state_path, key in training_tasks(definition):
+        state_location = location.at(
+            _join(location.path, "States." + name if len(state_path) == 2 else _path_text(state_path)),
+            *position(state_path),
+        )
+        request = definition_at(definition, state_path).get(key, {})
+        yield training_job(
+            request,
+            dialect,
+            source="stepfunctions",
+            location=state_location,
+            request_path=state_path + [key],
+            position=position,
+            container=f"state machine {machine}, state {name!r}",
+            label=name,
+        )
+
+
+def definition_at(document, path):
+    node = document
+    for step in path:
+        node = node[step]
+    return node
+
+
+def _path_text(path) -> str:
+    return ".".join(f"[{step}]" if isinstance(step, int) else str(step) for step in path).replace(".[", "[")
+
+
+def _join(base: str, suffix: str) -> str:
+    return f"{base}.{suffix}" if base else suffix
