@@ -92,6 +92,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     monthly_cost_usd=facts.get("monthly_cost_usd"),
                     monthly_savings_usd=facts.get("monthly_savings_usd"),
                     evidence=_evidence(facts),
+                    source=resource.source,
                 )
                 findings.setdefault(finding.fingerprint, finding)
     return _apply_suppressions(list(findings.values()), model.suppressions, rules, severities)
@@ -127,14 +128,14 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
     for suppression in suppressions:
         if not suppression.reason:
             meta = by_selector.get(SUPPRESSION_WITHOUT_REASON)
-            message = (f"the ignore of {suppression.rule} on {suppression.location.resource} has no reason, "
+            message = (f"The ignore of {suppression.rule} on {suppression.location.resource} has no reason, "
                        "so it suppresses nothing; add `reason: ...`")
         elif not suppression.used:
             meta = by_selector.get(UNUSED_SUPPRESSION)
             named = by_selector.get(suppression.rule)
             if named is None:  # not selected in this run, so it cannot be judged unused
                 continue
-            message = (f"the ignore of {named.id} ({named.name}) on {suppression.location.resource} "
+            message = (f"The ignore of {named.id} ({named.name}) on {suppression.location.resource} "
                        "suppresses nothing; remove it")
         else:
             continue

@@ -24,6 +24,8 @@ class Finding:
     """Measured figures behind a live finding (metric peaks, invocation counts)."""
     monthly_cost_usd: float | None = None
     monthly_savings_usd: float | None = None
+    source: str = ""
+    """The model source the finding came from (``cloudformation``, ``aws``...)."""
 
     @property
     def fingerprint(self) -> str:

@@ -68,9 +68,11 @@ def _arn_reference(resource_id) -> str | None:
     pieces = resource_id.parts if isinstance(resource_id, Text) else (resource_id,)
     for piece in pieces:
         if isinstance(piece, Token) and piece.kind == "arn":
+            advice = (f"use ${{{piece.name}.{piece.attribute}}}" if piece.attribute else
+                      f"set InferenceComponentName on {piece.name} and reuse that value")
             return (
                 f"${{{piece.name}}} is the ARN of {piece.name} (Ref of a SageMaker resource returns its ARN), "
-                f"not its name; use ${{{piece.name}.{piece.attribute}}}"
+                f"not its name; {advice}"
             )
         if isinstance(piece, str) and "arn:" in piece:
             return "the ResourceId contains an ARN; it must use names: endpoint/<endpoint-name>/variant/<variant-name>"

@@ -170,7 +170,7 @@ class _TemplateReader:
         for logical_id, properties in self.of_type("AWS::SageMaker::Endpoint"):
             config_key = self.resolver.resolve(properties.get("EndpointConfigName"))
             name_key = self.name_key(logical_id, "EndpointName")
-            display = _display(name_key) if not isinstance(name_key, Token) else logical_id
+            display = _display(name_key)
             configs = self.configs.get(config_key, []) if not has_unknown(config_key) else []
             kinds = set()
             for config_id, config in configs:
@@ -351,7 +351,7 @@ class _TemplateReader:
                 location=self.resource_location(logical_id, "Properties"),
                 request_path=[],
                 position=lambda path, node=properties: locate(node, path),
-                container=f"training job {logical_id}",
+                container="AWS::SageMaker::TrainingJob",
                 label=logical_id,
             ))
 

@@ -120,16 +120,17 @@ NAME_ATTRIBUTES = {
     ("AWS::SageMaker::Endpoint", "EndpointName"): "EndpointName",
     ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"): "EndpointConfigName",
     ("AWS::SageMaker::Model", "ModelName"): "ModelName",
-    ("AWS::SageMaker::InferenceComponent", "InferenceComponentName"): "InferenceComponentName",
 }
+# Not AWS::SageMaker::InferenceComponent: it has no name attribute at all (fact sheet section 0.1).
 
 ARN_REFS = {
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Model": "ModelName",
-    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
+    "AWS::SageMaker::InferenceComponent": "",
 }
-"""SageMaker types whose ``Ref`` is an ARN (fact sheet section 0.1), and the attribute that is the name."""
+"""SageMaker types whose ``Ref`` is an ARN (fact sheet section 0.1), and the attribute that is the name
+(inference components have none: their name must be set explicitly and reused)."""
 
 SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 MAX_CONDITION_COMBINATIONS = 16

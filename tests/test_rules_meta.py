@@ -1,0 +1,96 @@
+"""Meta-tests over the rule catalog: schema, docs, fixtures and tests for every source a rule claims."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor import engine
+from auditor.lint import read_model
+from auditor.rules import RuleError, builtin_rules_dir, load_file, load_rules, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = load_rules(check_builtin=True)
+ENGINE_RULES = {engine.UNUSED_SUPPRESSION, engine.SUPPRESSION_WITHOUT_REASON}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_rule_file_is_named_after_its_id_and_name(rule):
+    assert rule.path.name == f"{rule.id}-{rule.name}.yaml"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_rule_has_every_docs_section(rule):
+    for section in ("what_it_checks", "why_it_matters", "example", "fix"):
+        assert rule.docs[section].strip(), f"{rule.id}: empty {section}"
+    assert rule.docs["references"], f"{rule.id}: no references"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_rule_has_good_and_bad_fixtures(rule):
+    folder = ROOT / "fixtures" / rule.id
+    if "cloudformation" not in rule.sources and "stepfunctions" not in rule.sources \
+            and "sagemaker-pipeline" not in rule.sources:
+        pytest.skip(f"{rule.id} applies only to live accounts; see tests/test_audit_*.py")
+    expected = yaml.safe_load((folder / "expected.yaml").read_text())
+    assert any(findings for findings in expected.values()), f"{rule.id}: no bad fixture"
+    assert any(not findings for findings in expected.values()), f"{rule.id}: no good fixture"
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.id not in ENGINE_RULES], ids=lambda rule: rule.id)
+def test_every_template_source_a_rule_claims_has_a_bad_fixture(rule):
+    """A rule that claims a source must be shown to fire on a fixture read through that source."""
+    seen = set()
+    folder = ROOT / "fixtures" / rule.id
+    for path in folder.iterdir():
+        if path.name == "expected.yaml":
+            continue
+        model = read_model(path, explicit=True)
+        seen |= {f.source for f in engine.evaluate(model, [rule])}
+    claimed = set(rule.sources) - {"aws"}
+    assert claimed <= seen, f"{rule.id}: no bad fixture for {sorted(claimed - seen)}"
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if "aws" in r.sources and r.id not in ENGINE_RULES],
+                         ids=lambda rule: rule.id)
+def test_every_rule_claiming_live_accounts_is_tested_against_them(rule):
+    tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_audit_*.py"))
+    assert re.search(rf"\b{rule.id}\b", tests), f"{rule.id} claims the aws source but no audit test names it"
+
+
+def test_ids_and_names_are_unique():
+    assert len({rule.id for rule in RULES}) == len(RULES)
+    assert len({rule.name for rule in RULES}) == len(RULES)
+
+
+def test_checks_reference_fields_of_their_collection():
+    """A typo in a condition's field name would make JMESPath return null and the rule never fire."""
+    from auditor.model import COLLECTIONS
+    from dataclasses import fields
+
+    for rule in RULES:
+        for check in rule.checks:
+            known = {f.name for f in fields(COLLECTIONS[check.collection])} | {"params", "null"}
+            text = re.sub(r"'[^']*'|`[^`]*`", "", check.when)
+            for name in re.findall(r"(?<![.\w])([a-z_][a-z0-9_]*)\b(?!\s*\()", text):
+                assert name in known, f"{rule.id}: unknown field {name!r} in {check.when!r}"
+            for name in re.findall(r"\{([a-z_][a-z0-9_]*)", check.message):
+                assert name in known, f"{rule.id}: unknown field {name!r} in message"
+
+
+def test_a_rule_file_with_an_unknown_key_fails_with_file_and_key(tmp_path):
+    source = (builtin_rules_dir() / "SW103-fixed-capacity-range.yaml").read_text()
+    bad = tmp_path / "SW900-bad.yaml"
+    bad.write_text(source.replace("severity: warning", "severity: warning\nseverity_level: high"))
+    with pytest.raises(RuleError, match=r"SW900-bad.yaml: \(top level\): Additional properties"):
+        load_file(bad, check=True)
+
+
+def test_a_rule_with_an_unknown_collection_fails(tmp_path):
+    document = yaml.safe_load((builtin_rules_dir() / "SW103-fixed-capacity-range.yaml").read_text())
+    document["checks"][0]["resource"] = "lambdas"
+    with pytest.raises(RuleError, match=r"checks.0.resource"):
+        validate(document, tmp_path / "x.yaml")
