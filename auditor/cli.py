@@ -199,11 +199,15 @@ def _rules_or_exit(rules_dir) -> list:
 
 
 @main.command("rules")
-@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(("text", "json", "markdown")), default="text",
+              show_default=True)
 @click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False), help="Include rules from DIRECTORY.")
 def list_rules(output_format, rules_dir):
     """List the rules: id, name, severity, sources and fix safety."""
     rules = _rules_or_exit(rules_dir)
+    if output_format == "markdown":
+        click.echo(rules_markdown(rules))
+        return
     if output_format == "json":
         click.echo(json.dumps([{
             "id": rule.id, "name": rule.name, "severity": rule.severity, "sources": list(rule.sources),
@@ -228,6 +232,14 @@ def explain(rule, rules_dir):
     if found is None:
         raise UsageProblem(f"no rule {rule!r} (see `sagewise rules`)")
     click.echo(explain_text(found))
+
+
+def rules_markdown(rules) -> str:
+    """The rule table of the README (a test keeps the README in step with ``rules/``)."""
+    lines = ["| id | name | severity | sources | fix | what it finds |", "|---|---|---|---|---|---|"]
+    lines += [f"| {rule.id} | `{rule.name}` | {rule.severity} | {', '.join(rule.sources)} | {rule.fix['safety']} "
+              f"| {rule.summary} |" for rule in rules]
+    return "\n".join(lines)
 
 
 DOC_SECTIONS = (("what_it_checks", "What it checks"), ("why_it_matters", "Why it matters"), ("example", "Example"),

@@ -94,3 +94,11 @@ def test_a_rule_with_an_unknown_collection_fails(tmp_path):
     document["checks"][0]["resource"] = "lambdas"
     with pytest.raises(RuleError, match=r"checks.0.resource"):
         validate(document, tmp_path / "x.yaml")
+
+
+def test_readme_rule_table_is_generated_from_the_rules():
+    from auditor.cli import rules_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- rules:start -->\n", 1)[1].split("\n<!-- rules:end -->", 1)[0]
+    assert table == rules_markdown(RULES), "README rule table is stale: run `sagewise rules --format markdown`"
