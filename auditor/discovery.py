@@ -18,33 +18,43 @@ SKIPPED_DIRECTORIES = {"node_modules", "__pycache__", "venv", ".venv", "site-pac
 
 def display_path(path: Path) -> str:
     """The path as reported: relative to the working directory when below it, with forward slashes."""
+    return relative_path(path, Path.cwd())
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with forward slashes, or absolute when it is not below ``root``."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return absolute.relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
-        return path.as_posix()
+        return absolute.as_posix()
 
 
-def excluded(shown: str, patterns) -> bool:
-    name = shown.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(shown, pattern) or fnmatch.fnmatch(name, pattern) for pattern in patterns)
+def excluded(relative: str, patterns) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def discover(paths, exclude=()) -> list[tuple[Path, bool]]:
-    """(file, named explicitly) pairs, in a stable order, each file once."""
+def discover(paths, exclude=(), root: Path | None = None) -> list[tuple[Path, bool]]:
+    """(file, named explicitly) pairs, in a stable order, each file once.
+
+    ``exclude`` globs match paths relative to ``root`` (and bare file or directory names).
+    """
+    root = root or Path.cwd()
     found: list[tuple[Path, bool]] = []
     seen: set = set()
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for root, directories, files in os.walk(path):
+            for directory, directories, files in os.walk(path):
                 directories[:] = sorted(
                     d for d in directories
                     if not d.startswith(".") and d not in SKIPPED_DIRECTORIES
-                    and not excluded(display_path(Path(root) / d), exclude)
+                    and not excluded(relative_path(Path(directory) / d, root), exclude)
                 )
                 for name in sorted(files):
-                    candidate = Path(root) / name
-                    if name.endswith(EXTENSIONS) and not excluded(display_path(candidate), exclude):
+                    candidate = Path(directory) / name
+                    if name.endswith(EXTENSIONS) and not excluded(relative_path(candidate, root), exclude):
                         _add(found, seen, candidate, False)
         else:
             _add(found, seen, path, True)

@@ -29,7 +29,7 @@ def parse_resource_id(resource_id, dimension) -> dict:
     """
     parsed = {"target_kind": None, "endpoint_key": None, "variant_key": None, "component_key": None,
               "resource_id_problem": None}
-    if resource_id is None or has_unknown(resource_id) or isinstance(resource_id, Token):
+    if not isinstance(resource_id, (str, Text)) or has_unknown(resource_id):
         return parsed
     arn = _arn_reference(resource_id)
     if arn:

@@ -7,15 +7,18 @@ with the others, so one broken template never hides the findings of the rest.
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine
-from .discovery import discover, display_path, looks_like_definition
+from .discovery import discover, display_path, looks_like_definition, relative_path
 from .findings import Finding, InputError
 from .model import Location, ResourceModel
 from .sources import cloudformation, pipelines, stepfunctions
-from .sources.loader import DocumentError, decode, locate, parse
+from .sources.loader import MAX_BYTES, DocumentError, decode, locate, parse
+
+SYNTAX_BY_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
 
 @dataclass
@@ -26,58 +29,78 @@ class LintResult:
     """How many files were read as templates or definitions."""
 
 
-def read_model(path: Path, *, explicit: bool) -> ResourceModel | None:
-    """The model of one file; None when it is not a template or definition (and was not named)."""
+def read_model(path: Path, *, explicit: bool, scope: str | None = None) -> ResourceModel | None:
+    """The model of one file; None when it is not a template or definition (and was not named).
+
+    ``scope`` identifies the file in fingerprints (a path relative to the project root); the
+    file is reported as :func:`display_path` shows it.
+    """
     shown = display_path(path)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise DocumentError("is a directory") from None
-    except FileNotFoundError:
-        raise DocumentError("no such file") from None
-    except OSError as exc:
-        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+    scope = scope or shown
+    data = _read(path)
     if not explicit and not looks_like_definition(data):
         return None
     text = decode(data)
-    document = parse(text, json_first=path.suffix == ".json")
+    document = parse(text, syntax=SYNTAX_BY_SUFFIX.get(path.suffix.lower(), "auto"))
     if cloudformation.is_template(document):
-        return cloudformation.read_template(document, scope=shown, text=text)
-    location = Location(shown, "", "", 1, 1, file=shown)
+        return cloudformation.read_template(document, file=shown, scope=scope, text=text)
+    location = Location(scope, "", "", 1, 1, file=shown)
+    model = ResourceModel()
     if stepfunctions.is_state_machine(document):
-        model = ResourceModel()
         model.training_jobs.extend(stepfunctions.training_jobs(
             document, location=location, position=lambda p: locate(document, p), machine=path.name))
         return model
     if pipelines.is_pipeline(document):
-        model = ResourceModel()
         model.training_jobs.extend(pipelines.training_jobs(
             document, location=location, position=lambda p: locate(document, p), pipeline=path.name))
         return model
     return None
 
 
-def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_path_ignores=None) -> LintResult:
+def _read(path: Path) -> bytes:
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            raise DocumentError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise DocumentError("is a directory") from None
+    except FileNotFoundError:
+        raise DocumentError("no such file") from None
+    except OSError as exc:
+        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_path_ignores=None,
+               root: Path | None = None, known_rules=None) -> LintResult:
+    """Lint ``paths``. Globs and fingerprints use paths relative to ``root`` (default: cwd)."""
+    root = root or Path.cwd()
     result = LintResult()
-    for path, explicit in discover(paths, exclude):
+    for path, explicit in discover(paths, exclude, root):
         shown = display_path(path)
+        relative = relative_path(path, root)
         try:
-            model = read_model(path, explicit=explicit)
+            model = read_model(path, explicit=explicit, scope=relative)
+            if model is None:
+                continue
+            findings = engine.evaluate(model, rules, params, severities, known_rules)
         except DocumentError as error:
             result.errors.append(InputError(error.message, file=shown, line=error.line, column=error.column))
             continue
-        if model is None:
+        except Exception as error:  # noqa: BLE001 - one file must never abort the run
+            result.errors.append(InputError(
+                f"internal error while reading this file ({type(error).__name__}: {error}); please report it",
+                file=shown,
+            ))
             continue
         result.files += 1
-        findings = engine.evaluate(model, rules, params, severities)
-        result.findings.extend(_without_path_ignores(findings, shown, per_path_ignores or {}, rules))
+        result.findings.extend(_without_path_ignores(findings, relative, per_path_ignores or {}, rules))
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=InputError.sort_key)
     return result
 
 
-def _without_path_ignores(findings, shown: str, per_path_ignores: dict, rules) -> list:
-    selectors = [s for glob, listed in per_path_ignores.items() if fnmatch.fnmatch(shown, glob) for s in listed]
+def _without_path_ignores(findings, relative: str, per_path_ignores: dict, rules) -> list:
+    selectors = [s for glob, listed in per_path_ignores.items() if fnmatch.fnmatch(relative, glob) for s in listed]
     if not selectors:
         return findings
     ignored = {rule.id for rule in rules if any(rule.matches(s) for s in selectors)}

@@ -24,7 +24,7 @@ from ..model import (
     Variant,
 )
 from . import pipelines, stepfunctions
-from .intrinsics import SUB_VARIABLE, Resolver, Text, Token, has_unknown, scenarios
+from .intrinsics import SUB_VARIABLE, Resolver, Text, Token, has_unknown, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
 from .training import training_job
@@ -38,15 +38,19 @@ def is_template(document) -> bool:
     )
 
 
-def read_template(document, *, scope: str, text: str) -> ResourceModel:
-    """The model of one template. ``scope`` is the file as reported; ``text`` its content (for columns)."""
+def read_template(document, *, file: str, scope: str, text: str) -> ResourceModel:
+    """The model of one template.
+
+    ``file`` is the path as reported, ``scope`` the path fingerprints use, ``text`` the content
+    (for the columns of embedded definitions).
+    """
     resources = document.get("Resources")
     if resources is None:
         return ResourceModel()
     if not isinstance(resources, dict):
         line, column = locate(document, ["Resources"])
         raise DocumentError("Resources must be a mapping of logical IDs to resources", line, column)
-    return _TemplateReader(document, resources, scope, text).read()
+    return _TemplateReader(document, resources, file, scope, text).read()
 
 
 def _number(value):
@@ -77,9 +81,10 @@ def _literal(value):
 
 
 class _TemplateReader:
-    def __init__(self, document, resources, scope: str, text: str):
+    def __init__(self, document, resources, file: str, scope: str, text: str):
         self.document = document
         self.resources = resources
+        self.file = file
         self.scope = scope
         self.lines = text.splitlines()
         self.resolver = Resolver(document)
@@ -96,7 +101,11 @@ class _TemplateReader:
             line, column = locate(node, list(node_path))
         else:
             line, column = locate(self.document, ["Resources", logical_id])
-        return Location(self.scope, logical_id, path, line, column, file=self.scope)
+        return Location(self.scope, logical_id, path, line, column, file=self.file)
+
+    def value(self, value):
+        """A property's value resolved as far as possible, as something usable as a key."""
+        return scalar(self.resolver.resolve(value))
 
     def of_type(self, *types):
         for logical_id, resource in self.resources.items():
@@ -104,7 +113,8 @@ class _TemplateReader:
                 properties = resource.get("Properties")
                 if isinstance(properties, dict):
                     for scenario in scenarios(properties):
-                        yield logical_id, scenario
+                        if isinstance(scenario, dict):
+                            yield logical_id, scenario
 
     def name_key(self, logical_id: str, name_property: str):
         """The comparable identity of a resource's name: what ``!GetAtt Resource.<name_property>`` gives."""
@@ -134,12 +144,12 @@ class _TemplateReader:
                 containers.append(properties["PrimaryContainer"])
             if isinstance(properties.get("Containers"), list):
                 containers.extend(c for c in properties["Containers"] if isinstance(c, dict))
-            found = [_display(self.resolver.resolve(c.get("Image"))) for c in containers]
+            found = [_display(self.value(c.get("Image"))) for c in containers]
             key = self.name_key(logical_id, "ModelName")
             self.model_images.setdefault(key, []).append(found)
 
     def images_of(self, model_name) -> list:
-        candidates = self.model_images.get(self.resolver.resolve(model_name))
+        candidates = self.model_images.get(self.value(model_name))
         if not candidates or len(candidates) != 1:
             return []  # not in this template (or ambiguous): nothing can be said about its images
         return candidates[0]
@@ -151,10 +161,10 @@ class _TemplateReader:
 
     def read_components(self):
         for logical_id, properties in self.of_type("AWS::SageMaker::InferenceComponent"):
-            name = self.resolver.resolve(properties["InferenceComponentName"]) \
+            name = self.value(properties["InferenceComponentName"]) \
                 if "InferenceComponentName" in properties else None
-            endpoint = self.resolver.resolve(properties.get("EndpointName"))
-            variant = self.resolver.resolve(properties.get("VariantName")) if "VariantName" in properties else None
+            endpoint = self.value(properties.get("EndpointName"))
+            variant = self.value(properties.get("VariantName")) if "VariantName" in properties else None
             component = InferenceComponent(
                 source=SOURCE,
                 location=self.resource_location(logical_id),
@@ -168,7 +178,7 @@ class _TemplateReader:
 
     def read_endpoints(self):
         for logical_id, properties in self.of_type("AWS::SageMaker::Endpoint"):
-            config_key = self.resolver.resolve(properties.get("EndpointConfigName"))
+            config_key = self.value(properties.get("EndpointConfigName"))
             name_key = self.name_key(logical_id, "EndpointName")
             display = _display(name_key)
             configs = self.configs.get(config_key, []) if not has_unknown(config_key) else []
@@ -199,16 +209,16 @@ class _TemplateReader:
         for index, item in enumerate(variants):
             if not isinstance(item, dict):
                 continue
-            name = self.resolver.resolve(item.get("VariantName"))
+            name = self.value(item.get("VariantName"))
             display_name = _display(name) or f"#{index}"
-            instance_type = _literal(self.resolver.resolve(item.get("InstanceType")))
+            instance_type = _literal(self.value(item.get("InstanceType")))
             facts = catalog.lookup(instance_type)
             serverless = "ServerlessConfig" in item
             kind = "serverless" if serverless else ("async" if is_async else "real-time")
             kind_of_config = kind
             managed = item.get("ManagedInstanceScaling")
-            managed_enabled = isinstance(managed, dict) and self.resolver.resolve(managed.get("Status")) == "ENABLED"
-            count = _number(self.resolver.resolve(item.get("InitialInstanceCount")))
+            managed_enabled = isinstance(managed, dict) and self.value(managed.get("Status")) == "ENABLED"
+            count = _number(self.value(item.get("InitialInstanceCount")))
             images_found = self.images_of(item["ModelName"]) if "ModelName" in item else []
             path = f"Properties.ProductionVariants[{display_name}]"
             location = self.resource_location(config_id, path, config, ["ProductionVariants", index])
@@ -253,7 +263,7 @@ class _TemplateReader:
 
     def read_scalable_targets(self):
         for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
-            resolve = self.resolver.resolve
+            resolve = self.value
             resource_id = resolve(properties.get("ResourceId"))
             dimension = _literal(resolve(properties.get("ScalableDimension")))
             namespace = _literal(resolve(properties.get("ServiceNamespace")))
@@ -284,7 +294,7 @@ class _TemplateReader:
 
     def read_scaling_policies(self):
         for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalingPolicy"):
-            resolve = self.resolver.resolve
+            resolve = self.value
             policy_type = _literal(resolve(properties.get("PolicyType")))
             target_key, resource_id, dimension, namespace = self.policy_target(properties)
             tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
@@ -327,7 +337,7 @@ class _TemplateReader:
 
     def policy_target(self, properties):
         """(target key, resource id, dimension, namespace) of a policy, from either way of naming it."""
-        resolve = self.resolver.resolve
+        resolve = self.value
         if "ScalingTargetId" in properties:
             target = resolve(properties["ScalingTargetId"])
             if isinstance(target, Token) and target.kind == "ref":
@@ -397,7 +407,7 @@ class _TemplateReader:
         if pieces is None:
             return None
         try:
-            inner = parse(_render_json(pieces))
+            inner = parse(_render_json(pieces), syntax="json")
         except DocumentError:
             return None
         if not isinstance(inner, dict):
@@ -431,7 +441,7 @@ class _TemplateReader:
             for index, item in enumerate(items):
                 if index:
                     pieces.append(delimiter)
-                pieces.append(item if isinstance(item, str) else _Resolved(self.resolver.resolve(item)))
+                pieces.append(item if isinstance(item, str) else _Resolved(self.value(item)))
             return pieces, None
         return None, None
 
@@ -445,7 +455,7 @@ class _TemplateReader:
             if name.startswith("!"):
                 pieces.append("${" + name[1:] + "}")
             elif name in variables:
-                pieces.append(_Resolved(self.resolver.resolve(variables[name])))
+                pieces.append(_Resolved(self.value(variables[name])))
             elif "." in name and not name.startswith("AWS::"):
                 pieces.append(_Resolved(self.resolver.get_att(*name.split(".", 1))))
             else:
@@ -490,7 +500,7 @@ class _TemplateReader:
                     rule=rule,
                     reason=reason,
                     location=Location(self.scope, logical_id, f"Metadata.sagewise.ignore[{rule}]", line, column,
-                                      file=self.scope),
+                                      file=self.file),
                 ))
 
 

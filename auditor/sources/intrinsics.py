@@ -77,6 +77,16 @@ def text(parts) -> str | Text | Token:
     return Text(tuple(merged))
 
 
+def scalar(value):
+    """``value`` when it can serve as a key (a scalar, Token or Text), else UNKNOWN.
+
+    Templates put lists and mappings where a name belongs; such a value names nothing.
+    """
+    if value is None or isinstance(value, (str, int, float, bool, Token, Text)):
+        return value
+    return UNKNOWN
+
+
 def is_known(value) -> bool:
     """True when ``value`` is fully known at lint time (no token anywhere)."""
     if isinstance(value, (Token, Text)):
@@ -174,7 +184,7 @@ class Resolver:
             return Token("param", name)
         if name in self.resources:
             name_attribute = ARN_REFS.get(self.resource_type(name))
-            if name_attribute:
+            if name_attribute is not None:
                 return Token("arn", name, name_attribute)
             return Token("ref", name)
         return UNKNOWN
@@ -188,7 +198,7 @@ class Resolver:
         mirrored = NAME_ATTRIBUTES.get((resource.get("Type"), attribute))
         properties = resource.get("Properties")
         if mirrored and isinstance(properties, dict) and mirrored in properties:
-            value = self.resolve(properties[mirrored])
+            value = scalar(self.resolve(properties[mirrored]))
             if not has_unknown(value):
                 return value
         # Unset or unresolvable: the attribute itself is the identity, the same wherever it is used.

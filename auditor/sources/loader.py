@@ -12,7 +12,6 @@ CloudFormation parser would reject, and anything that could make us hang or exha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import yaml
@@ -50,7 +49,17 @@ INTRINSIC_TAGS = {
     "!Length": "Fn::Length",
     "!ToJsonString": "Fn::ToJsonString",
     "!ForEach": "Fn::ForEach",
+    # Rule functions (template Rules section)
+    "!Contains": "Fn::Contains",
+    "!EachMemberEquals": "Fn::EachMemberEquals",
+    "!EachMemberIn": "Fn::EachMemberIn",
+    "!RefAll": "Fn::RefAll",
+    "!ValueOf": "Fn::ValueOf",
+    "!ValueOfAll": "Fn::ValueOfAll",
 }
+
+UNSUPPORTED_STANDARD_TAGS = ("set", "binary", "omap", "pairs")
+"""YAML types CloudFormation does not accept (they would reach the model as Python sets or bytes)."""
 
 
 class DocumentError(Exception):
@@ -193,6 +202,13 @@ class _TemplateLoader(_BaseLoader):
         result.marks[name] = Mark(result.line, result.column, result.line, result.column, block)
         return result
 
+    def construct_unsupported(self, node):
+        raise DocumentError(
+            f"YAML type {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported in CloudFormation templates",
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        )
+
     def construct_unknown_tag(self, node):
         raise DocumentError(
             f"unknown tag {node.tag}: only CloudFormation's short forms (!Ref, !Sub, ...) are allowed",
@@ -205,6 +221,8 @@ _TemplateLoader.add_constructor("tag:yaml.org,2002:map", _TemplateLoader.constru
 _TemplateLoader.add_constructor("tag:yaml.org,2002:seq", _TemplateLoader.construct_template_sequence)
 for _tag in INTRINSIC_TAGS:
     _TemplateLoader.add_constructor(_tag, _TemplateLoader.construct_intrinsic)
+for _name in UNSUPPORTED_STANDARD_TAGS:
+    _TemplateLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _TemplateLoader.construct_unsupported)
 _TemplateLoader.add_constructor(None, _TemplateLoader.construct_unknown_tag)
 # Timestamps stay strings: CloudFormation passes dates through as text.
 _TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
@@ -240,6 +258,8 @@ def decode(data: bytes) -> str:
     """Bytes to text, refusing what is clearly not a text document."""
     if len(data) > MAX_BYTES:
         raise DocumentError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DocumentError("UTF-16 encoded; templates must be UTF-8")
     if b"\x00" in data[:8192]:
         raise DocumentError("binary file (contains NUL bytes)")
     try:
@@ -250,15 +270,18 @@ def decode(data: bytes) -> str:
     return text
 
 
-def parse(text: str, *, json_first: bool = False):
-    """Parse YAML or JSON text into :class:`Mapping`/:class:`Sequence`/scalars.
+def parse(text: str, *, syntax: str = "yaml"):
+    """Parse text into :class:`Mapping`/:class:`Sequence`/scalars.
 
-    ``json_first`` gives JSON files JSON's own error messages, which point at the exact character.
+    ``syntax`` is ``yaml``, ``json``, or ``auto`` (JSON when the text starts with ``{``).
+    JSON goes through :mod:`auditor.sources.jsonload`, which knows JSON better than a YAML 1.1 parser.
     """
+    if syntax == "json" or (syntax == "auto" and text.lstrip().startswith("{")):
+        from .jsonload import parse_json
+
+        return parse_json(text)
     if not text.strip():
         raise DocumentError("empty file")
-    if json_first:
-        _check_json(text)
     _check_depth(text)
     loader = _TemplateLoader(text)
     try:
@@ -277,17 +300,9 @@ def parse(text: str, *, json_first: bool = False):
         raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
+    if document is None:
+        raise DocumentError("empty document (only comments or blank lines)")
     return document
-
-
-def _check_json(text: str) -> None:
-    """JSON's own syntax errors; duplicate keys are left to the YAML pass, which knows their lines."""
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels") from None
 
 
 def locate(document, path) -> tuple[int, int]:

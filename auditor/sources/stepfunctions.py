@@ -31,7 +31,8 @@ def training_tasks(definition, path=()):
         if state.get("Type") == "Task" and isinstance(resource, str) and _TRAINING_TASK.match(resource):
             key = "Arguments" if "Arguments" in state else "Parameters"
             yield name, state_path, key
-        for index, branch in enumerate(state.get("Branches") or ()):
+        branches = state.get("Branches")
+        for index, branch in enumerate(branches if isinstance(branches, list) else ()):
             yield from training_tasks(branch, state_path + ["Branches", index])
         for key in ("Iterator", "ItemProcessor"):
             if isinstance(state.get(key), dict):
