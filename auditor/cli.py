@@ -63,10 +63,11 @@ class Run:
             self.config = configuration.Config() if isolated else configuration.load(config_file)
             extra = list(self.config.extra_rules) + list(rules_dir)
             self.all_rules = rule_files.load_rules(extra)
+            self._check_config_selectors()
             chosen = _split(select) or self.config.select
             extend = self.config.extend_select + _split(extend_select)
             ignored = self.config.ignore + _split(ignore)
-            unknown = rule_files.unknown_selectors(self.all_rules, (chosen or []) + extend + ignored)
+            unknown = rule_files.unknown_selectors(self.all_rules, _split(select) + _split(extend_select) + _split(ignore))
             if unknown:
                 raise UsageProblem(f"unknown rule selector(s): {', '.join(unknown)} (see `sagewise rules`)")
             self.rules = rule_files.select(self.all_rules, select=chosen, extend_select=extend, ignore=ignored)
@@ -74,6 +75,16 @@ class Run:
         except (configuration.ConfigError, rule_files.RuleError) as exc:
             raise UsageProblem(str(exc)) from None
         self.fail_on = fail_on or self.config.fail_on
+
+    def _check_config_selectors(self) -> None:
+        """A typo in the configuration must not silently select or ignore nothing."""
+        config = self.config
+        listed = [("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore)]
+        listed += [(f"per-path-ignores.{glob}", selectors) for glob, selectors in config.per_path_ignores.items()]
+        for key, selectors in listed:
+            unknown = rule_files.unknown_selectors(self.all_rules, selectors)
+            if unknown:
+                raise UsageProblem(f"{config.path}: {key}: unknown rule selector(s): {', '.join(unknown)}")
 
     def finish(self, report: Report, output_format: str, output: str | None) -> None:
         report.color = output is None and output_format == "text" and sys.stdout.isatty() \
@@ -143,6 +154,8 @@ def lint(paths, output_format, output, exclude, **kwargs):
         severities=run.severities,
         exclude=list(run.config.exclude) + list(exclude),
         per_path_ignores=run.config.per_path_ignores,
+        root=run.config.root,
+        known_rules=run.all_rules,
     )
     report = Report("lint", result.findings, result.errors, run.rules, counts={"files": result.files})
     run.finish(report, output_format, output)
@@ -248,7 +261,7 @@ DOC_SECTIONS = (("what_it_checks", "What it checks"), ("why_it_matters", "Why it
 
 def explain_text(rule) -> str:
     lines = [f"# {rule.id} {rule.name}", "", f"Severity: {rule.severity}. Sources: {', '.join(rule.sources)}.",
-             f"Fix safety: {rule.fix['safety']} ({rule.fix['summary'].strip()})", ""]
+             f"Fix safety: {rule.fix['safety']}. {rule.fix['summary'].strip()}.", ""]
     for key, title in DOC_SECTIONS:
         lines += [f"## {title}", "", rule.docs[key].strip(), ""]
     if rule.params:

@@ -9,6 +9,7 @@ config file starts as fast as one without.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +38,18 @@ class Config:
 
     @property
     def root(self) -> Path:
-        """Relative paths in the config (extra-rules) are relative to the file that holds them."""
-        return self.path.parent if self.path else Path.cwd()
+        """The project root: the config file's directory, else the enclosing git work tree, else cwd.
+
+        Globs (``exclude``, ``per-path-ignores``) match paths relative to it, and fingerprints use
+        those relative paths, so neither depends on where sagewise is run from.
+        """
+        if self.path:
+            return self.path.parent.resolve()
+        cwd = Path.cwd().resolve()
+        for directory in (cwd, *cwd.parents):
+            if (directory / ".git").exists():
+                return directory
+        return cwd
 
 
 def _load_toml(path: Path) -> dict:
@@ -139,6 +150,37 @@ def parse(data: dict, path: Path) -> Config:
     return config
 
 
+_PARAM_TYPES = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+}
+
+
+def _inferred_type(default) -> str | None:
+    if isinstance(default, bool):
+        return "boolean"
+    if isinstance(default, (int, float)):
+        return "number"
+    return "string" if isinstance(default, str) else None
+
+
+def _param_problem(spec: dict, value) -> str | None:
+    """Why ``value`` does not fit a rule parameter's declared type and pattern (None: it fits)."""
+    if value is None:
+        return None
+    expected = spec.get("type") or _inferred_type(spec.get("default"))
+    if expected is None:
+        return None
+    if not isinstance(value, _PARAM_TYPES[expected]) or (isinstance(value, bool) and expected != "boolean"):
+        return f"expected a {expected}, got {value!r}"
+    pattern = spec.get("pattern")
+    if pattern and not re.fullmatch(pattern, value):
+        return f"{value!r} does not match {pattern}"
+    return None
+
+
 _KEYS = {"select", "extend-select", "ignore", "per-path-ignores", "fail-on", "rules", "extra-rules", "exclude"}
 
 
@@ -164,12 +206,8 @@ def rule_settings(config: Config, rules: list) -> tuple[dict, dict]:
             if name not in rule.params:
                 valid = ", ".join(sorted(rule.params)) or "none"
                 raise ConfigError(f"{where}: rules.{selector}.{name}: unknown parameter (valid: {valid}, severity)")
-            default = rule.params[name].get("default")
-            if default is not None and value is not None and type(default) is not type(value) and not (
-                isinstance(default, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool)
-            ):
-                raise ConfigError(
-                    f"{where}: rules.{selector}.{name}: expected {type(default).__name__}, got {value!r}"
-                )
+            problem = _param_problem(rule.params[name], value)
+            if problem:
+                raise ConfigError(f"{where}: rules.{selector}.{name}: {problem}")
             params.setdefault(rule.id, {})[name] = value
     return params, severities

@@ -38,6 +38,8 @@ class _RuleFunctions(functions.Functions):
 
 
 _OPTIONS = jmespath.Options(custom_functions=_RuleFunctions())
+FUNCTIONS = frozenset(_OPTIONS.custom_functions.FUNCTION_TABLE)
+"""Every function a rule condition may call (JMESPath's built-ins and ours)."""
 _compiled: dict[str, object] = {}
 
 
@@ -63,10 +65,12 @@ _FORMATTER = _Facts()
 
 
 def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None,
-             severities: dict | None = None) -> list[Finding]:
+             severities: dict | None = None, known_rules: list[Rule] | None = None) -> list[Finding]:
     """Findings of ``rules`` over ``model``, suppressions applied, one per fingerprint.
 
-    ``params`` maps rule id -> parameter overrides; ``severities`` maps rule id -> severity.
+    ``params`` maps rule id -> parameter overrides; ``severities`` maps rule id -> severity;
+    ``known_rules`` (default: ``rules``) are all the rules that exist, selected or not, so a
+    suppression naming a rule that does not exist can be told from one naming an unselected rule.
     """
     params = params or {}
     severities = severities or {}
@@ -95,7 +99,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     source=resource.source,
                 )
                 findings.setdefault(finding.fingerprint, finding)
-    return _apply_suppressions(list(findings.values()), model.suppressions, rules, severities)
+    return _apply_suppressions(list(findings.values()), model.suppressions, rules, known_rules or rules, severities)
 
 
 _EVIDENCE_FIELDS = ("invocations", "lookback_days", "peak_cpu_per_vcpu", "peak_memory", "peak_gpu_per_gpu",
@@ -107,13 +111,14 @@ def _evidence(facts: dict) -> dict:
 
 
 def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression], rules: list[Rule],
-                        severities: dict) -> list[Finding]:
+                        known_rules: list[Rule], severities: dict) -> list[Finding]:
     if not suppressions:
         return findings
     by_selector = {}
     for rule in rules:
         by_selector[rule.id] = rule
         by_selector[rule.name] = rule
+    known = {rule.id for rule in known_rules} | {rule.name for rule in known_rules}
     kept = []
     for finding in findings:
         suppressed = False
@@ -133,10 +138,14 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
         elif not suppression.used:
             meta = by_selector.get(UNUSED_SUPPRESSION)
             named = by_selector.get(suppression.rule)
-            if named is None:  # not selected in this run, so it cannot be judged unused
+            if named is not None:
+                message = (f"The ignore of {named.id} ({named.name}) on {suppression.location.resource} "
+                           "suppresses nothing; remove it")
+            elif suppression.rule not in known:
+                message = (f"The ignore of {suppression.rule} on {suppression.location.resource} names no "
+                           "rule (see `sagewise rules`)")
+            else:  # a rule that exists but was not selected in this run: it cannot be judged unused
                 continue
-            message = (f"The ignore of {named.id} ({named.name}) on {suppression.location.resource} "
-                       "suppresses nothing; remove it")
         else:
             continue
         if meta is None:  # the meta rule itself was not selected

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -109,9 +109,8 @@ def load_file(path: Path, *, check: bool) -> Rule:
         )
         for item in document.get("checks", ())
     )
-    for check_ in checks:
-        if check_.collection not in COLLECTIONS:
-            raise RuleError(f"{path}: checks.resource: unknown collection {check_.collection!r}")
+    for index, check_ in enumerate(checks):
+        _check_condition(check_, f"{path}: checks.{index}")
     return Rule(
         id=document["id"],
         name=document["name"],
@@ -124,6 +123,31 @@ def load_file(path: Path, *, check: bool) -> Rule:
         params=document.get("params") or {},
         path=path,
     )
+
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _check_condition(check: Check, where: str) -> None:
+    """Catch at load time what JMESPath would only report while evaluating (or never)."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    from .engine import FUNCTIONS
+
+    if check.collection not in COLLECTIONS:
+        raise RuleError(f"{where}.resource: unknown collection {check.collection!r}")
+    try:
+        jmespath.compile(check.when)
+    except JMESPathError as exc:
+        raise RuleError(f"{where}.when: invalid JMESPath: {exc}") from None
+    for name in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.sub(r"'[^']*'|`[^`]*`", "", check.when)):
+        if name not in FUNCTIONS:
+            raise RuleError(f"{where}.when: unknown function {name}()")
+    known = {f.name for f in fields(COLLECTIONS[check.collection])} | {"params"}
+    for name in _FIELD.findall(check.message.replace("${", "$")):
+        if name not in known:
+            raise RuleError(f"{where}.message: {{{name}}} is not a field of {check.collection}")
 
 
 def load_rules(extra_dirs=(), *, check_builtin: bool = False) -> list[Rule]:

@@ -8,6 +8,7 @@ code scanning tracks a finding across commits even when its line moves.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from .. import __version__
 
@@ -42,7 +43,7 @@ def _locations(location) -> list:
             else location.path
     entry: dict = {"logicalLocations": [logical]}
     if location.file:
-        physical: dict = {"artifactLocation": {"uri": location.file}}
+        physical: dict = {"artifactLocation": {"uri": quote(location.file)}}
         if location.line:
             physical["region"] = {"startLine": location.line, "startColumn": location.column or 1}
         entry["physicalLocation"] = physical
@@ -77,7 +78,7 @@ def render(report) -> str:
     for error in report.errors:
         notification = {"level": "error", "message": {"text": error.message}}
         if error.file:
-            physical: dict = {"artifactLocation": {"uri": error.file}}
+            physical: dict = {"artifactLocation": {"uri": quote(error.file)}}
             if error.line:
                 physical["region"] = {"startLine": error.line, "startColumn": error.column or 1}
             notification["locations"] = [{"physicalLocation": physical}]
