@@ -97,6 +97,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     monthly_savings_usd=facts.get("monthly_savings_usd"),
                     evidence=_evidence(facts),
                     source=resource.source,
+                    subject=(resource.location.scope, resource.location.resource, resource.location.path),
                 )
                 findings.setdefault(finding.fingerprint, finding)
     return _apply_suppressions(list(findings.values()), model.suppressions, rules, known_rules or rules, severities)

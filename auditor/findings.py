@@ -26,6 +26,9 @@ class Finding:
     monthly_savings_usd: float | None = None
     source: str = ""
     """The model source the finding came from (``cloudformation``, ``aws``...)."""
+    subject: tuple = ()
+    """(scope, resource, path) of the model object the finding is about, whatever field it points at:
+    several findings on one object share its cost, which totals must count once."""
 
     @property
     def fingerprint(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from ..findings import SEVERITY_RANK
@@ -29,12 +29,32 @@ class Report:
             "by_rule": dict(sorted(Counter(finding.rule_id for finding in self.findings).items())),
             **self.counts,
         }
-        costs = [f.monthly_cost_usd for f in self.findings if f.monthly_cost_usd is not None]
-        savings = [f.monthly_savings_usd for f in self.findings if f.monthly_savings_usd is not None]
-        if costs or savings:
-            summary["monthly_cost_usd"] = round(sum(costs), 2)
-            summary["monthly_savings_usd"] = round(sum(savings), 2)
+        if any(f.monthly_cost_usd is not None or f.monthly_savings_usd is not None for f in self.findings):
+            summary["monthly_cost_usd"] = _distinct_total(self.findings, "monthly_cost_usd")
+            summary["monthly_savings_usd"] = _distinct_total(self.findings, "monthly_savings_usd")
         return summary
+
+
+def _distinct_total(findings, attribute: str) -> float:
+    """Total a money figure counting each resource once.
+
+    Several findings on one object (SW101, SW301 and SW302 on one variant) carry the same cost, and
+    a whole endpoint's figure (SW303) already includes its variants': per resource, the larger of
+    the whole-resource figure and the sum of its parts is counted.
+    """
+    per_object: dict = {}
+    for finding in findings:
+        value = getattr(finding, attribute)
+        if value is not None:
+            per_object[finding.subject] = max(per_object.get(finding.subject, 0.0), value)
+    per_resource: dict = defaultdict(lambda: [0.0, 0.0])
+    for (scope, resource, path), value in per_object.items():
+        whole_and_parts = per_resource[(scope, resource)]
+        if path:
+            whole_and_parts[1] += value
+        else:
+            whole_and_parts[0] = max(whole_and_parts[0], value)
+    return round(sum(max(whole, parts) for whole, parts in per_resource.values()), 2)
 
 
 def render(report: Report, output_format: str) -> str:

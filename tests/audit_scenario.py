@@ -1,0 +1,304 @@
+"""Seed a moto account (in-process ``mock_aws`` or a ``moto_server``) with SageMaker scenarios for the audit tests.
+
+The scenario is written once and read by several test modules: the rule tests, the read-only/IAM
+tests and the end-to-end test all see the same account. :func:`expected_findings` lists every
+finding the rule files should raise over it, as (rule id, resource, path). Where moto lacks an API
+(inference components), :func:`stub_component_endpoint` and :func:`stub_component_target` give
+botocore Stubbers answering as SageMaker and Application Auto Scaling would.
+
+moto quirks handled here: its endpoint-config instance list is old (only ml.c5/m5/t2/g4dn/p3-era
+types are accepted), and botocore compresses large PutMetricData bodies, which moto cannot read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import boto3
+from botocore.config import Config
+from botocore.stub import ANY, Stubber
+from moto.sagemaker.models import sagemaker_backends
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SKLEARN_CPU_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+CUSTOM_IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
+GPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-gpu-py311"
+
+
+def isolate_environment(monkeypatch, folder) -> None:
+    """Fake credentials and no shared config: nothing from the developer's AWS setup leaks in."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                 "AWS_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(folder / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(folder / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@dataclass
+class Clients:
+    sagemaker: object
+    autoscaling: object
+    cloudwatch: object
+
+
+def clients(region: str, session: boto3.Session | None = None, endpoint_url: str | None = None) -> Clients:
+    session = session or boto3.Session(region_name=region)
+    uncompressed = Config(disable_request_compression=True)
+    return Clients(
+        sagemaker=session.client("sagemaker", region_name=region, endpoint_url=endpoint_url),
+        autoscaling=session.client("application-autoscaling", region_name=region, endpoint_url=endpoint_url),
+        cloudwatch=session.client("cloudwatch", region_name=region, endpoint_url=endpoint_url, config=uncompressed),
+    )
+
+
+def add_model(c: Clients, name: str, image: str = CUSTOM_IMAGE) -> None:
+    c.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image})
+
+
+def add_endpoint(c: Clients, name: str, instance_type: str = "ml.m5.large", *, count: int = 1, model: str = "custom",
+                 serverless: bool = False, asynchronous: bool = False, config: str | None = None) -> None:
+    """An endpoint with one AllTraffic variant (its config named after it unless ``config`` is shared)."""
+    config = config or f"{name}-config"
+    variant = {"VariantName": "AllTraffic", "ModelName": model}
+    if serverless:
+        variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    else:
+        variant.update(InstanceType=instance_type, InitialInstanceCount=count)
+    extra = {"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}} if asynchronous else {}
+    try:
+        c.sagemaker.describe_endpoint_config(EndpointConfigName=config)
+    except c.sagemaker.exceptions.ClientError:
+        c.sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant], **extra)
+    c.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+
+
+def add_target(c: Clients, resource_id: str, minimum: int = 1, maximum: int = 4) -> None:
+    c.autoscaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id,
+                                           ScalableDimension=VARIANT_DIMENSION, MinCapacity=minimum,
+                                           MaxCapacity=maximum)
+
+
+def add_policy(c: Clients, resource_id: str, name: str, *, metric: str = "SageMakerVariantInvocationsPerInstance",
+               target: float = 70.0, scale_in: int = 600, scale_out: int = 300) -> None:
+    c.autoscaling.put_scaling_policy(
+        PolicyName=name, ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=VARIANT_DIMENSION,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": target, "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
+            "ScaleInCooldown": scale_in, "ScaleOutCooldown": scale_out,
+        },
+    )
+
+
+def add_scheduled_action(c: Clients, resource_id: str, name: str) -> None:
+    c.autoscaling.put_scheduled_action(ServiceNamespace="sagemaker", ScheduledActionName=name, ResourceId=resource_id,
+                                       ScalableDimension=VARIANT_DIMENSION, Schedule="cron(0 20 * * ? *)",
+                                       ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2})
+
+
+def put_daily(c: Clients, endpoint: str, metric: str, value: float, *, days: int = 7,
+              namespace: str = "/aws/sagemaker/Endpoints", now: datetime | None = None) -> None:
+    """One datapoint a day for ``days`` days before ``now``, for the AllTraffic variant of ``endpoint``."""
+    now = now or datetime.now(timezone.utc)
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    c.cloudwatch.put_metric_data(Namespace=namespace, MetricData=[
+        {"MetricName": metric, "Dimensions": dimensions, "Timestamp": now - timedelta(days=day, hours=2),
+         "Value": value}
+        for day in range(days)
+    ])
+
+
+def add_training_job(c: Clients, name: str, instance_type: str = "ml.m5.xlarge", *, spot: bool = True,
+                     checkpoint: bool = True, max_runtime: int = 3600, max_wait: int | None = 7200) -> None:
+    stopping = {"MaxRuntimeInSeconds": max_runtime}
+    if max_wait is not None:
+        stopping["MaxWaitTimeInSeconds"] = max_wait
+    extra = {"CheckpointConfig": {"S3Uri": f"s3://bucket/checkpoints/{name}"}} if checkpoint else {}
+    c.sagemaker.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": CUSTOM_IMAGE, "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://bucket/output"},
+        ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition=stopping, EnableManagedSpotTraining=spot, **extra,
+    )
+
+
+def busy(c: Clients, endpoint: str) -> None:
+    put_daily(c, endpoint, "Invocations", 1200, namespace="AWS/SageMaker")
+
+
+IDLE_ENDPOINTS_BACKDATED = ("idle", "async")
+"""Endpoints :func:`seed_rule_scenario` means to be older than the idle window (see :func:`backdate`)."""
+
+
+def seed_rule_scenario(c: Clients) -> None:
+    """An account where each rule SW101..SW303 has something to find and something to leave alone."""
+    add_model(c, "custom")
+    add_model(c, "sklearn", SKLEARN_CPU_IMAGE)
+    add_endpoint(c, "scaled", "ml.c5.xlarge", count=2)  # clean
+    add_target(c, "endpoint/scaled/variant/AllTraffic")
+    add_policy(c, "endpoint/scaled/variant/AllTraffic", "scaled-invocations")
+    busy(c, "scaled")
+    add_endpoint(c, "unscaled")  # SW101
+    busy(c, "unscaled")
+    add_endpoint(c, "burstable", "ml.t2.medium")  # SW101 (cannot autoscale), SW302
+    busy(c, "burstable")
+    add_endpoint(c, "gpu-sklearn", "ml.g4dn.xlarge", model="sklearn")  # SW101, SW301 (CPU-only image on a GPU)
+    busy(c, "gpu-sklearn")
+    add_endpoint(c, "old-p3", "ml.p3.2xlarge")  # SW101, SW302
+    busy(c, "old-p3")
+    add_endpoint(c, "oversized", "ml.c5.4xlarge", count=2)  # SW301 (live: ml.c5.xlarge has headroom), SW103
+    add_target(c, "endpoint/oversized/variant/AllTraffic", 2, 2)
+    add_policy(c, "endpoint/oversized/variant/AllTraffic", "oversized-invocations")
+    busy(c, "oversized")
+    put_daily(c, "oversized", "CPUUtilization", 40)  # 40 % summed over 16 vCPUs = 2.5 % per vCPU
+    put_daily(c, "oversized", "MemoryUtilization", 10)
+    add_endpoint(c, "idle")  # SW303 once backdated
+    add_target(c, "endpoint/idle/variant/AllTraffic")
+    add_policy(c, "endpoint/idle/variant/AllTraffic", "idle-invocations")
+    add_endpoint(c, "young-idle")  # too young for SW303; SW104 on its policy
+    add_target(c, "endpoint/young-idle/variant/AllTraffic")
+    add_policy(c, "endpoint/young-idle/variant/AllTraffic", "young-flapping", scale_in=60, scale_out=300)
+    add_endpoint(c, "serverless", serverless=True)  # clean: serverless needs no instance scaling, idles for free
+    add_endpoint(c, "async", asynchronous=True)  # SW101 (async runs instances); never SW303 (no Invocations metric)
+    add_target(c, "endpoint/ghost/variant/AllTraffic")  # SW102: nothing scales it
+    add_target(c, "endpoint/ghost-scheduled/variant/AllTraffic")  # clean: a scheduled action scales it
+    add_scheduled_action(c, "endpoint/ghost-scheduled/variant/AllTraffic", "evening")
+    add_target(c, "endpoint/ghost-metric/variant/AllTraffic")  # SW105 on its policy
+    add_policy(c, "endpoint/ghost-metric/variant/AllTraffic", "component-metric-on-variant",
+               metric="SageMakerInferenceComponentInvocationsPerCopy", target=1)
+    add_target(c, "endpoint/scaled/variant/Blue")  # SW106 (no such variant) and SW102
+    add_training_job(c, "spot-no-checkpoint", checkpoint=False)  # SW201
+    add_training_job(c, "spot-no-wait", max_wait=None)  # SW202
+    add_training_job(c, "spot-short-wait", max_wait=1800)  # SW202 (error)
+    add_training_job(c, "spot-p3", "ml.p3.2xlarge")  # SW302
+    add_training_job(c, "on-demand-p3", "ml.p3.2xlarge", spot=False, checkpoint=False, max_wait=None)  # not read
+
+
+def _endpoint(region: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/{name}"
+
+
+def _training(region: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:training-job/{name}"
+
+
+def expected_findings(region: str) -> set:
+    """(rule id, resource, path) of every finding over :func:`seed_rule_scenario`.
+
+    Endpoints and training jobs are named by ARN; scalable targets by ResourceId and policies by name
+    (moto gives them random ARNs: see :func:`scaling_names`).
+    """
+    variant = "ProductionVariants[AllTraffic]"
+    instance_type = f"{variant}.InstanceType"
+    return {
+        ("SW101", _endpoint(region, "unscaled"), variant),
+        ("SW101", _endpoint(region, "burstable"), instance_type),
+        ("SW101", _endpoint(region, "gpu-sklearn"), variant),
+        ("SW101", _endpoint(region, "old-p3"), variant),
+        ("SW101", _endpoint(region, "async"), variant),
+        ("SW102", "endpoint/ghost/variant/AllTraffic", ""),
+        ("SW102", "endpoint/scaled/variant/Blue", ""),
+        ("SW103", "endpoint/oversized/variant/AllTraffic", "MaxCapacity"),
+        ("SW104", "young-flapping", "TargetTrackingScalingPolicyConfiguration.ScaleInCooldown"),
+        ("SW105", "component-metric-on-variant",
+         "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType"),
+        ("SW106", "endpoint/scaled/variant/Blue", "ResourceId"),
+        ("SW201", _training(region, "spot-no-checkpoint"), "EnableManagedSpotTraining"),
+        ("SW202", _training(region, "spot-no-wait"), "StoppingCondition"),
+        ("SW202", _training(region, "spot-short-wait"), "StoppingCondition.MaxWaitTimeInSeconds"),
+        ("SW301", _endpoint(region, "gpu-sklearn"), instance_type),
+        ("SW301", _endpoint(region, "oversized"), instance_type),
+        ("SW302", _endpoint(region, "burstable"), instance_type),
+        ("SW302", _endpoint(region, "old-p3"), instance_type),
+        ("SW302", _training(region, "spot-p3"), "ResourceConfig.InstanceType"),
+        ("SW303", _endpoint(region, "idle"), ""),
+    }
+
+
+def scaling_names(c: Clients) -> dict:
+    """ARN -> readable name of every scalable target (its ResourceId) and policy (its name).
+
+    moto gives targets and policies random ARNs, so expectations name them this way instead.
+    """
+    names = {t["ScalableTargetARN"]: t["ResourceId"]
+             for t in c.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]}
+    for page in c.autoscaling.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="sagemaker"):
+        names.update({p["PolicyARN"]: p["PolicyName"] for p in page["ScalingPolicies"]})
+    return names
+
+
+def identify(finding, names: dict) -> tuple:
+    """A finding as (rule id, resource, path), scaling resources named as in :func:`expected_findings`."""
+    location = finding.location
+    return finding.rule_id, names.get(location.resource, location.resource), location.path
+
+
+def backdate(region: str, endpoints, days: int, account: str = ACCOUNT) -> None:
+    """Make in-process moto endpoints ``days`` older (moto stamps them with the time of creation)."""
+    backend = sagemaker_backends[account][region]
+    for name in endpoints:
+        backend.endpoints[name].creation_time -= timedelta(days=days)
+
+
+def stub_component_endpoint(sagemaker, region: str = "us-east-1") -> Stubber:
+    """An endpoint hosting two inference components, as SageMaker describes it (moto has no such API)."""
+    now = datetime.now(timezone.utc)
+    arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:"
+    stub = Stubber(sagemaker)
+    stub.add_response("list_endpoints", {"Endpoints": [{
+        "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "CreationTime": now,
+        "LastModifiedTime": now, "EndpointStatus": "InService"}]}, {"MaxResults": 100})
+    stub.add_response("describe_endpoint", {
+        "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "EndpointConfigName": "llm-config",
+        "EndpointStatus": "InService", "CreationTime": now, "LastModifiedTime": now,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}]},
+        {"EndpointName": "llm"})
+    stub.add_response("describe_endpoint_config", {
+        "EndpointConfigName": "llm-config", "EndpointConfigArn": arn + "endpoint-config/llm-config",
+        "CreationTime": now, "ExecutionRoleArn": ROLE,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "InstanceType": "ml.g5.12xlarge",
+                                "InitialInstanceCount": 1}]},
+        {"EndpointConfigName": "llm-config"})
+    components = ("chat", "embed")
+    stub.add_response("list_inference_components", {"InferenceComponents": [{
+        "InferenceComponentName": name, "InferenceComponentArn": arn + f"inference-component/{name}",
+        "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "VariantName": "AllTraffic",
+        "CreationTime": now, "LastModifiedTime": now} for name in components]}, {"MaxResults": 100})
+    specifications = {  # one component names its container, the other a model
+        "chat": {"Container": {"DeployedImage": {"SpecifiedImage": GPU_IMAGE}}},
+        "embed": {"ModelName": "embedder"},
+    }
+    for name in components:
+        stub.add_response("describe_inference_component", {
+            "InferenceComponentName": name, "InferenceComponentArn": arn + f"inference-component/{name}",
+            "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "CreationTime": now, "LastModifiedTime": now,
+            "Specification": specifications[name]}, {"InferenceComponentName": name})
+        if name == "embed":
+            stub.add_response("describe_model", {
+                "ModelName": "embedder", "ModelArn": arn + "model/embedder", "CreationTime": now,
+                "PrimaryContainer": {"Image": SKLEARN_CPU_IMAGE}}, {"ModelName": "embedder"})
+    stub.add_response("list_training_jobs", {"TrainingJobSummaries": []},
+                      {"CreationTimeAfter": ANY, "MaxResults": 100})
+    return stub
+
+
+def stub_component_target(autoscaling) -> Stubber:
+    """A copy-count target on the ``chat`` component (moto rejects that scalable dimension)."""
+    namespace = {"ServiceNamespace": "sagemaker", "MaxResults": 50}
+    stub = Stubber(autoscaling)
+    stub.add_response("describe_scheduled_actions", {"ScheduledActions": []}, namespace)
+    stub.add_response("describe_scalable_targets", {"ScalableTargets": [{
+        "ServiceNamespace": "sagemaker", "ResourceId": "inference-component/chat",
+        "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount", "MinCapacity": 1, "MaxCapacity": 4,
+        "RoleARN": ROLE, "CreationTime": datetime.now(timezone.utc)}]}, namespace)
+    stub.add_response("describe_scaling_policies", {"ScalingPolicies": []}, {**namespace, "MaxResults": 10})
+    return stub

@@ -1,0 +1,453 @@
+"""The live source over moto: what each collector reads, and every rule evaluated over live resources."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
+
+import audit_scenario as scenario
+from auditor import engine, rightsizing
+from auditor.audit import AuditOptions, collect_settings, run_audit
+from auditor.rules import load_rules
+from auditor.sources import aws
+
+REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
+LIVE_RULES = ("SW101", "SW102", "SW103", "SW104", "SW105", "SW106", "SW201", "SW202", "SW301", "SW302", "SW303")
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch, tmp_path):
+    scenario.isolate_environment(monkeypatch, tmp_path)
+
+
+def settings(**overrides) -> aws.CollectSettings:
+    values = {"lookback_days": 7, "training_days": 14, "headroom": rightsizing.Headroom(20, 40, 20)}
+    return aws.CollectSettings(**{**values, **overrides})
+
+
+def collect(c: scenario.Clients, region: str = REGION, **overrides):
+    clients = aws.RegionClients(c.sagemaker, c.autoscaling, c.cloudwatch)
+    return aws.collect(clients, scenario.ACCOUNT, region, settings(**overrides))
+
+
+# --- Every rule over a live account ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_audit(tmp_path_factory):
+    """One audit of the rule scenario in two regions (the second a copy of the first)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        scenario.isolate_environment(monkeypatch, tmp_path_factory.mktemp("aws"))
+        by_region = {region: scenario.clients(region) for region in (REGION, OTHER_REGION)}
+        for region, c in by_region.items():
+            scenario.seed_rule_scenario(c)
+            scenario.backdate(region, scenario.IDLE_ENDPOINTS_BACKDATED, days=30)
+        rules = load_rules()
+        result = run_audit(AuditOptions(regions=(REGION, OTHER_REGION)), rules, {}, {})
+        names = {arn: name for c in by_region.values() for arn, name in scenario.scaling_names(c).items()}
+    return result, names, {rule.id for rule in rules}  # outside the mock: later tests start from a clean moto
+
+
+@pytest.mark.parametrize("rule_id", LIVE_RULES)
+@pytest.mark.parametrize("region", (REGION, OTHER_REGION))
+def test_rule_over_live_resources(live_audit, rule_id, region):
+    result, names, available = live_audit
+    if rule_id not in available:
+        pytest.skip(f"rules/{rule_id}-*.yaml is not written yet")
+    found = {scenario.identify(f, names) for f in result.findings
+             if f.rule_id == rule_id and f.location.region == region}
+    expected = {item for item in scenario.expected_findings(region) if item[0] == rule_id}
+    assert found == expected
+
+
+def test_live_findings_carry_account_region_and_evidence(live_audit):
+    result, _, _ = live_audit
+    assert result.errors == []
+    assert result.stats["scopes"] == 2 and result.stats["endpoints"] == 20
+    for finding in result.findings:
+        assert finding.location.account == scenario.ACCOUNT
+        assert finding.location.scope == f"{scenario.ACCOUNT}/{finding.location.region}"
+    idle = next(f for f in result.findings if f.rule_id == "SW303" and f.location.region == REGION)
+    assert idle.evidence == {"invocations": 0, "lookback_days": 7, "age_days": 30.0}
+    assert idle.monthly_cost_usd == pytest.approx(0.115 * 730)
+    oversized = next(f for f in result.findings
+                     if f.rule_id == "SW301" and f.location.resource.endswith("endpoint/oversized"))
+    assert oversized.evidence["downsize_to"] == "ml.c5.xlarge"
+    assert oversized.evidence["peak_cpu_per_vcpu"] == 2.5  # 40 % summed over 16 vCPUs
+    assert oversized.monthly_savings_usd == pytest.approx((0.816 - 0.204) * 730 * 2)
+
+
+def test_one_call_per_region_for_each_listing(live_audit):
+    calls = live_audit[0].stats["api_calls"]
+    for action in ("sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs", "cloudwatch:GetMetricData",
+                   "application-autoscaling:DescribeScalableTargets",
+                   "application-autoscaling:DescribeScalingPolicies",
+                   "application-autoscaling:DescribeScheduledActions"):
+        assert calls[action] == 2, action
+    assert calls["sagemaker:DescribeEndpoint"] == 20
+    assert calls["sagemaker:DescribeModel"] == 4  # two models a region, each described once
+
+
+# --- Pagination, batching, regions, accounts ------------------------------------------------------
+
+
+def test_every_page_is_read_and_metrics_are_batched():
+    endpoints, targets, policies = 170, 60, 25  # pages of 100 endpoints, 50 targets, 10 policies
+    with mock_aws():
+        for region in (REGION, OTHER_REGION):
+            c = scenario.clients(region)
+            scenario.add_model(c, "custom")
+            for index in range(endpoints):
+                scenario.add_endpoint(c, f"e{index:03d}", config="shared")
+            for index in range(targets):
+                scenario.add_target(c, f"endpoint/e{index:03d}/variant/AllTraffic")
+            for index in range(policies):
+                scenario.add_policy(c, f"endpoint/e{index:03d}/variant/AllTraffic", f"p{index}")
+        result = run_audit(AuditOptions(regions=(REGION, OTHER_REGION), jobs=2), load_rules(), {}, {})
+    calls = result.stats["api_calls"]
+    assert result.errors == []
+    assert result.stats["endpoints"] == 2 * endpoints
+    assert calls["sagemaker:ListEndpoints"] == 2 * 2
+    assert calls["application-autoscaling:DescribeScalableTargets"] == 2 * 2
+    assert calls["application-autoscaling:DescribeScalingPolicies"] == 2 * 3
+    assert calls["sagemaker:DescribeEndpointConfig"] == 2 and calls["sagemaker:DescribeModel"] == 2  # cached
+    assert calls["cloudwatch:GetMetricData"] == 2 * 2  # 510 queries a region: two batches of at most 500
+    unscaled = {f.location.resource.rsplit("/", 1)[1] for f in result.findings if f.rule_id == "SW101"}
+    assert len(unscaled) == endpoints - targets  # every page of targets was linked
+    assert sum(1 for f in result.findings if f.rule_id == "SW102") == 2 * (targets - policies)
+
+
+def test_organization_accounts_through_assumed_roles():
+    with mock_aws():
+        organizations = boto3.client("organizations", region_name=REGION)
+        organizations.create_organization(FeatureSet="ALL")
+        members = []
+        for name in ("ml-dev", "ml-prod", "closed"):
+            status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)
+            members.append(status["CreateAccountStatus"]["AccountId"])
+        organizations.close_account(AccountId=members[2])
+        for account in members[:2]:
+            role = f"arn:aws:iam::{account}:role/SagewiseAudit"
+            credentials = boto3.client("sts", region_name=REGION).assume_role(
+                RoleArn=role, RoleSessionName="seed")["Credentials"]
+            session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                    aws_secret_access_key=credentials["SecretAccessKey"],
+                                    aws_session_token=credentials["SessionToken"])
+            c = scenario.clients(REGION, session)
+            scenario.add_model(c, "custom")
+            scenario.add_endpoint(c, f"unscaled-{account}")
+        options = AuditOptions(regions=(REGION,), organization=True, role_name="SagewiseAudit")
+        result = run_audit(options, load_rules(), {}, {})
+    assert result.errors == []
+    assert result.stats["scopes"] == 3  # the management account and two active members; not the closed one
+    assert result.stats["api_calls"]["sts:AssumeRole"] == 3
+    assert result.stats["api_calls"]["organizations:ListAccounts"] == 1
+    unscaled = {(f.location.account, f.location.resource) for f in result.findings if f.rule_id == "SW101"}
+    assert unscaled == {(account, f"arn:aws:sagemaker:{REGION}:{account}:endpoint/unscaled-{account}")
+                        for account in members[:2]}
+
+
+def test_all_regions_reads_every_enabled_region_with_sagemaker():
+    with mock_aws():
+        c = scenario.clients("ap-southeast-2")
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "far-away")
+        result = run_audit(AuditOptions(all_regions=True, jobs=8), load_rules(), {}, {})
+        regions = {r["RegionName"] for r in boto3.client("ec2", region_name=REGION).describe_regions()["Regions"]}
+    expected = regions & set(boto3.Session().get_available_regions("sagemaker"))
+    assert result.stats["scopes"] == len(expected) > 10
+    assert result.stats["api_calls"]["ec2:DescribeRegions"] == 1
+    assert [f.location.region for f in result.findings if f.rule_id == "SW101"] == ["ap-southeast-2"]
+
+
+# --- What each collector makes of the responses ---------------------------------------------------
+
+
+def test_variants_of_each_kind():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "realtime", "ml.c5.xlarge", count=3)
+        scenario.add_endpoint(c, "serverless", serverless=True)
+        scenario.add_endpoint(c, "async", asynchronous=True)
+        model = collect(c)
+    variants = {v.endpoint: v for v in model.variants}
+    assert {name: v.kind for name, v in variants.items()} == {
+        "realtime": "real-time", "serverless": "serverless", "async": "async"}
+    realtime = variants["realtime"]
+    assert (realtime.instance_type, realtime.instance_count, realtime.instance_family) == ("ml.c5.xlarge", 3, "c5")
+    assert realtime.images == [scenario.CUSTOM_IMAGE] and realtime.cpu_only_image is None
+    assert realtime.location.path == "ProductionVariants[AllTraffic]"
+    assert realtime.location_of("instance_type").path == "ProductionVariants[AllTraffic].InstanceType"
+    assert realtime.monthly_cost_usd == pytest.approx(0.204 * 730 * 3)
+    assert variants["serverless"].instance_count is None and variants["serverless"].has_scalable_target is False
+    endpoints = {e.name: e for e in model.endpoints}
+    assert endpoints["realtime"].instance_count == 3 and endpoints["realtime"].status == "InService"
+    assert endpoints["serverless"].monthly_cost_usd is None
+
+
+def test_deleted_config_and_model_leave_facts_unknown():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "gone-model")
+        scenario.add_endpoint(c, "orphan-model", model="gone-model")
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "orphan-config")
+        c.sagemaker.delete_model(ModelName="gone-model")
+        c.sagemaker.delete_endpoint_config(EndpointConfigName="orphan-config-config")
+        model = collect(c)
+        findings = engine.evaluate(model, load_rules(), {}, {})
+    variants = {v.endpoint: v for v in model.variants}
+    assert variants["orphan-model"].images == [] and variants["orphan-model"].cpu_only_image is None
+    assert variants["orphan-config"].kind is None and variants["orphan-config"].instance_type is None
+    assert {f.location.resource.rsplit("/", 1)[1] for f in findings if f.rule_id == "SW101"} == {"orphan-model"}
+
+
+def test_scaling_targets_policies_and_scheduled_actions():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_target(c, "endpoint/a/variant/AllTraffic", 1, 3)
+        scenario.add_policy(c, "endpoint/a/variant/AllTraffic", "tracking", scale_in=900, scale_out=60)
+        scenario.add_scheduled_action(c, "endpoint/a/variant/AllTraffic", "night")
+        scenario.add_scheduled_action(c, "endpoint/a/variant/AllTraffic", "morning")
+        c.autoscaling.put_scaling_policy(
+            PolicyName="defaults", ServiceNamespace="sagemaker", ResourceId="endpoint/a/variant/AllTraffic",
+            ScalableDimension=scenario.VARIANT_DIMENSION, PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 70, "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+        model = collect(c)
+    [target] = model.scalable_targets
+    assert (target.min_capacity, target.max_capacity) == (1, 3)
+    assert (target.scheduled_action_count, target.policy_count) == (2, 2)
+    assert (target.target_kind, target.endpoint_key, target.variant_key) == ("variant", "a", "AllTraffic")
+    assert target.location.resource.startswith("arn:aws:application-autoscaling:")
+    policies = {p.name: p for p in model.scaling_policies}
+    assert (policies["tracking"].scale_in_cooldown, policies["tracking"].scale_out_cooldown) == (900, 60)
+    defaults = policies["defaults"]
+    assert (defaults.scale_in_cooldown, defaults.scale_out_cooldown) == (300, 300)  # the variant default
+    assert defaults.scale_in_cooldown_defaulted and defaults.disable_scale_in is False
+    assert defaults.metric_problem is None and defaults.target_value == 70
+
+
+def test_only_recent_spot_training_jobs_are_read():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_training_job(c, "recent-spot", checkpoint=False, max_wait=None)
+        scenario.add_training_job(c, "old-spot")
+        scenario.add_training_job(c, "on-demand", spot=False)
+        job = sagemaker_backends[scenario.ACCOUNT][REGION].training_jobs["old-spot"]
+        job.creation_time -= timedelta(days=20)
+        model = collect(c, training_days=14)
+    [job] = model.training_jobs
+    assert (job.name, job.spot, job.has_checkpoint, job.max_wait_set) == ("recent-spot", True, False, False)
+    assert (job.max_runtime_seconds, job.instance_type, job.instance_family) == (3600, "ml.m5.xlarge", "m5")
+    assert job.location.resource == f"arn:aws:sagemaker:{REGION}:{scenario.ACCOUNT}:training-job/recent-spot"
+
+
+# --- CloudWatch evidence -------------------------------------------------------------------------
+
+
+def test_gpu_variant_with_idle_gpu_and_cpu_only_image_moves_to_a_cpu_family():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "sklearn", scenario.SKLEARN_CPU_IMAGE)
+        scenario.add_endpoint(c, "gpu", "ml.g4dn.xlarge", model="sklearn")
+        for metric, value in (("CPUUtilization", 20), ("MemoryUtilization", 20), ("GPUUtilization", 0),
+                              ("GPUMemoryUtilization", 0.5)):
+            scenario.put_daily(c, "gpu", metric, value)
+        [variant] = collect(c).variants
+    assert (variant.peak_cpu_per_vcpu, variant.peak_memory, variant.peak_gpu_per_gpu) == (5.0, 20.0, 0.0)
+    assert variant.utilization_days == 7
+    # needs >= 8 GiB (20 % of 16 GiB under a 40 % ceiling): the cheapest such CPU type is ml.m6i.large
+    assert variant.downsize_to == "ml.m6i.large"
+    assert variant.monthly_savings_usd == pytest.approx((0.736 - 0.113) * 730)
+
+
+def test_no_downsizing_without_a_full_window_of_every_metric():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "partial", "ml.c5.4xlarge")
+        scenario.add_endpoint(c, "no-memory", "ml.c5.4xlarge")
+        scenario.put_daily(c, "partial", "CPUUtilization", 10, days=3)
+        scenario.put_daily(c, "partial", "MemoryUtilization", 5, days=3)
+        scenario.put_daily(c, "no-memory", "CPUUtilization", 10)
+        model = collect(c)
+    variants = {v.endpoint: v for v in model.variants}
+    assert variants["partial"].utilization_days == 3 and variants["partial"].peak_memory == 5.0
+    assert variants["partial"].downsize_to is None and variants["partial"].monthly_savings_usd is None
+    assert variants["no-memory"].peak_memory is None and variants["no-memory"].downsize_to is None
+    assert variants["no-memory"].monthly_cost_usd == pytest.approx(0.816 * 730)
+
+
+def test_invocations_sum_over_variants_and_days():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "busy")
+        scenario.add_endpoint(c, "quiet")
+        scenario.put_daily(c, "busy", "Invocations", 5, namespace="AWS/SageMaker", days=3)
+        scenario.put_daily(c, "busy", "Invocations", 1, namespace="AWS/SageMaker", days=30)  # outside mostly
+        model = collect(c, lookback_days=7)
+    endpoints = {e.name: e for e in model.endpoints}
+    assert endpoints["busy"].invocations == 3 * 5 + 7 * 1
+    assert endpoints["quiet"].invocations == 0 and endpoints["quiet"].lookback_days == 7
+
+
+def test_metrics_cloudwatch_could_not_complete_are_unknown():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "e", "ml.c5.xlarge")
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        with Stubber(cloudwatch) as stub:
+            stub.add_response("get_metric_data", {"MetricDataResults": [
+                {"Id": query_id, "StatusCode": "InternalError", "Values": [], "Timestamps": []}
+                for query_id in ("q0", "q1", "q2")]}, {"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY})
+            clients = aws.RegionClients(c.sagemaker, c.autoscaling, cloudwatch)
+            model = aws.collect(clients, scenario.ACCOUNT, REGION, settings())
+    [endpoint], [variant] = model.endpoints, model.variants
+    assert endpoint.invocations is None and variant.peak_cpu_per_vcpu is None and variant.utilization_days is None
+
+
+def _one_endpoint_listed(stub: Stubber, name: str) -> None:
+    now = datetime.now(timezone.utc)
+    stub.add_response("list_endpoints", {"Endpoints": [{
+        "EndpointName": name, "EndpointArn": f"arn:aws:sagemaker:{REGION}:{scenario.ACCOUNT}:endpoint/{name}",
+        "CreationTime": now, "LastModifiedTime": now, "EndpointStatus": "InService"}]}, {"MaxResults": 100})
+
+
+def test_images_the_endpoint_reports_spare_the_model_describe():
+    now = datetime.now(timezone.utc)
+    with mock_aws():
+        c = scenario.clients(REGION)
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        with Stubber(sagemaker) as stub:
+            _one_endpoint_listed(stub, "reported")
+            stub.add_response("describe_endpoint", {
+                "EndpointName": "reported", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{scenario.ACCOUNT}:endpoint/r",
+                "EndpointConfigName": "reported-config", "EndpointStatus": "InService", "CreationTime": now,
+                "LastModifiedTime": now, "ProductionVariants": [{
+                    "VariantName": "AllTraffic", "CurrentInstanceCount": 1,
+                    "DeployedImages": [{"SpecifiedImage": scenario.SKLEARN_CPU_IMAGE}]}]}, {"EndpointName": "reported"})
+            stub.add_response("describe_endpoint_config", {
+                "EndpointConfigName": "reported-config", "CreationTime": now,
+                "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{scenario.ACCOUNT}:endpoint-config/reported-config",
+                "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g4dn.xlarge",
+                                        "InitialInstanceCount": 1}]}, {"EndpointConfigName": "reported-config"})
+            stub.add_response("list_training_jobs", {"TrainingJobSummaries": []},
+                              {"CreationTimeAfter": ANY, "MaxResults": 100})
+            model = aws.collect(aws.RegionClients(sagemaker, c.autoscaling, c.cloudwatch), scenario.ACCOUNT, REGION,
+                                settings())  # no DescribeModel stubbed: calling it would fail
+            stub.assert_no_pending_responses()
+    [variant] = model.variants
+    assert variant.images == [scenario.SKLEARN_CPU_IMAGE] and variant.cpu_only_image is True
+
+
+def test_an_endpoint_deleted_after_listing_is_skipped():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        with Stubber(sagemaker) as stub:
+            _one_endpoint_listed(stub, "deleted")
+            stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint",
+                                  expected_params={"EndpointName": "deleted"})
+            stub.add_response("list_training_jobs", {"TrainingJobSummaries": []},
+                              {"CreationTimeAfter": ANY, "MaxResults": 100})
+            model = aws.collect(aws.RegionClients(sagemaker, c.autoscaling, c.cloudwatch), scenario.ACCOUNT, REGION,
+                                settings())
+            stub.assert_no_pending_responses()
+    assert model.endpoints == [] and model.variants == []
+
+
+# --- Inference components (moto has no such API: a botocore Stubber answers) ----------------------
+
+
+def test_inference_components_are_read_and_linked():
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+        with scenario.stub_component_endpoint(sagemaker) as hosting, \
+                scenario.stub_component_target(autoscaling) as scaling:
+            model = aws.collect(aws.RegionClients(sagemaker, autoscaling, cloudwatch),
+                                scenario.ACCOUNT, REGION, settings())
+            hosting.assert_no_pending_responses()
+            scaling.assert_no_pending_responses()
+    [variant] = model.variants
+    assert variant.hosts_inference_components and not variant.managed_instance_scaling
+    assert variant.images[1] == scenario.SKLEARN_CPU_IMAGE and variant.cpu_only_image is False  # one GPU image
+    components = {ic.name: ic for ic in model.inference_components}
+    assert components["chat"].has_scalable_target is True and components["embed"].has_scalable_target is False
+    findings = engine.evaluate(model, [r for r in load_rules() if r.id == "SW101"], {}, {})
+    assert sorted(f.location.resource.rsplit(":", 1)[1] for f in findings) == [
+        "endpoint/llm", "inference-component/embed"]
+
+
+def test_endpoints_without_components_never_ask_for_them():
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "plain")
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        calls = []
+        sagemaker.meta.events.register("before-call.sagemaker", lambda model, **_: calls.append(model.name))
+        aws.collect(aws.RegionClients(sagemaker, c.autoscaling, c.cloudwatch), scenario.ACCOUNT, REGION, settings())
+    assert "ListInferenceComponents" not in calls and "DescribeEndpoint" in calls
+
+
+# --- Rightsizing rules ---------------------------------------------------------------------------
+
+HEADROOM = rightsizing.Headroom(cpu_per_vcpu=20, memory=40, gpu_per_gpu=20)
+
+
+@pytest.mark.parametrize("instance_type, peaks, cpu_only, expected", [
+    # 2.5 %/vCPU on 16 vCPUs -> 10 % on 4; memory 10 % of 32 GiB -> 40 % of 8: the smallest that fits
+    ("ml.c5.4xlarge", rightsizing.Utilization(2.5, 10), None, "ml.c5.xlarge"),
+    # memory bound: 30 % of 32 GiB needs 24 GiB under 40 %: nothing smaller in the family has it
+    ("ml.c5.4xlarge", rightsizing.Utilization(2.5, 30), None, None),
+    # already busy: no smaller type keeps CPU under the ceiling
+    ("ml.c5.xlarge", rightsizing.Utilization(15, 10), None, None),
+    # 4 GPUs at 5 % each fit on one GPU at 20 %; 5 % of 192 GiB needs 24 GiB under 40 %: not the 16 GiB xlarge
+    ("ml.g4dn.12xlarge", rightsizing.Utilization(1, 5, 5, 5), None, "ml.g4dn.2xlarge"),
+    # idle GPU but an image that might use it: stay in the family
+    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10, 0, 0), None, "ml.g4dn.xlarge"),
+    # idle GPU and a CPU-only image: a CPU family is cheaper
+    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10, 0, 0), True, "ml.m6i.large"),
+    # unknown GPU peaks on a GPU instance: no evidence, no suggestion
+    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10), True, None),
+    # Inferentia publishes no utilization here
+    ("ml.inf1.6xlarge", rightsizing.Utilization(1, 1), None, None),
+    ("ml.unknown.xlarge", rightsizing.Utilization(1, 1), None, None),
+])
+def test_suggest_smaller_type(instance_type, peaks, cpu_only, expected):
+    assert rightsizing.suggest_smaller_type(instance_type, peaks, HEADROOM, cpu_only) == expected
+
+
+def test_settings_come_from_rule_params_and_overrides():
+    rules = load_rules()
+    configured = collect_settings(rules, {"SW303": {"lookback_days": 14}, "SW301": {"memory_threshold": 60}}, 3)
+    assert (configured.lookback_days, configured.training_days) == (14, 3)
+    assert configured.headroom == rightsizing.Headroom(20, 60, 20)
+    only_lint_rules = [rule for rule in rules if rule.id == "SW101"]
+    assert collect_settings(only_lint_rules, {}, 14).lookback_days == 7  # built-in defaults still apply
+
+
+@pytest.mark.parametrize("wanted", (True, False))
+def test_progress_bar_on_stderr_only_when_asked(capsys, wanted):
+    with mock_aws():
+        run_audit(AuditOptions(regions=(REGION, OTHER_REGION), progress=wanted), load_rules(), {}, {})
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    if wanted:
+        assert "audit [" in captured.err and "2/2 account x region scopes" in captured.err
+        assert captured.err.endswith("\r")  # the bar is wiped, leaving the line clean for what follows
+    else:
+        assert captured.err == ""
