@@ -100,6 +100,24 @@ def _successor(instance_type: str, family: str, size: str, family_facts: dict) -
     return None
 
 
+def instance_fields(instance_type) -> dict:
+    """The instance facts every model object with an instance type carries (all None when unknown).
+
+    One place, so a template variant, a live variant and a training job describe the same type alike.
+    """
+    facts = lookup(instance_type)
+    return {
+        "instance_type": instance_type if isinstance(instance_type, str) else None,
+        "instance_family": facts.family if facts else None,
+        "burstable": facts.burstable if facts else None,
+        "accelerated": facts.accelerated if facts else None,
+        "accelerator": facts.accelerator if facts else None,
+        "previous_generation": facts.previous_generation if facts else None,
+        "suggested_instance_type": facts.successor if facts else None,
+        "size_rank": facts.size_rank if facts else None,
+    }
+
+
 def family_types(family: str) -> list[str]:
     """Every catalogued type of a family, smallest first."""
     types = [name for name in _catalog()["types"] if name.split(".")[1] == family]

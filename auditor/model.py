@@ -192,8 +192,12 @@ class TrainingJob(Resource):
     """True when MaxWaitTimeInSeconds is given, False when absent, None when it cannot be known."""
     instance_type: str | None = None
     instance_family: str | None = None
+    burstable: bool | None = None
+    accelerated: bool | None = None
+    accelerator: str | None = None
     previous_generation: bool | None = None
     suggested_instance_type: str | None = None
+    size_rank: int | None = None
     monthly_cost_usd: float | None = None
 
 

@@ -241,15 +241,8 @@ class _Hosting:
             variant_name=variant_name,
             variant_key=variant_name,
             kind=kind,
-            instance_type=instance_type,
-            instance_family=facts.family if facts else None,
             instance_count=None if serverless else count,
-            burstable=facts.burstable if facts else None,
-            accelerated=facts.accelerated if facts else None,
-            accelerator=facts.accelerator if facts else None,
-            previous_generation=facts.previous_generation if facts else None,
-            suggested_instance_type=facts.successor if facts else None,
-            size_rank=facts.size_rank if facts else None,
+            **catalog.instance_fields(instance_type),
             managed_instance_scaling=managed.get("Status") == "ENABLED",
             hosts_inference_components=_hosts_components(configured, serverless),
             images=container_images,
@@ -436,7 +429,6 @@ def _training_job(described: dict, scope: _Scope) -> TrainingJob:
     resources = described.get("ResourceConfig", {})
     groups = resources.get("InstanceGroups") or [{}]  # heterogeneous clusters: judged by their first group
     instance_type = resources.get("InstanceType") or groups[0].get("InstanceType")
-    facts = catalog.lookup(instance_type)
     location = scope.location(described["TrainingJobArn"])
     return TrainingJob(
         source=SOURCE,
@@ -454,10 +446,7 @@ def _training_job(described: dict, scope: _Scope) -> TrainingJob:
         max_runtime_seconds=stopping.get("MaxRuntimeInSeconds"),
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
         max_wait_set="MaxWaitTimeInSeconds" in stopping,
-        instance_type=instance_type,
-        instance_family=facts.family if facts else None,
-        previous_generation=facts.previous_generation if facts else None,
-        suggested_instance_type=facts.successor if facts else None,
+        **catalog.instance_fields(instance_type),
     )
 
 

@@ -212,7 +212,6 @@ class _TemplateReader:
             name = self.value(item.get("VariantName"))
             display_name = _display(name) or f"#{index}"
             instance_type = _literal(self.value(item.get("InstanceType")))
-            facts = catalog.lookup(instance_type)
             serverless = "ServerlessConfig" in item
             kind = "serverless" if serverless else ("async" if is_async else "real-time")
             kind_of_config = kind
@@ -235,15 +234,8 @@ class _TemplateReader:
                 variant_name=display_name,
                 variant_key=name,
                 kind=kind,
-                instance_type=instance_type,
-                instance_family=facts.family if facts else None,
                 instance_count=int(count) if isinstance(count, (int, float)) else None,
-                burstable=facts.burstable if facts else None,
-                accelerated=facts.accelerated if facts else None,
-                accelerator=facts.accelerator if facts else None,
-                previous_generation=facts.previous_generation if facts else None,
-                suggested_instance_type=facts.successor if facts else None,
-                size_rank=facts.size_rank if facts else None,
+                **catalog.instance_fields(instance_type),
                 managed_instance_scaling=managed_enabled,
                 hosts_inference_components=self.hosts_components(endpoint_key, name, item, serverless),
                 images=images_found,

@@ -129,22 +129,11 @@ def read_request(request, dialect: Dialect) -> tuple[dict, dict]:
         if isinstance(value, str):
             instance_type = value
             paths["instance_type"] = [key, type_key]
-    facts.update(instance_facts(instance_type))
+    facts.update(catalog.instance_fields(instance_type))
 
     key, name = dialect.read(request, "TrainingJobName")
     facts["job_name"] = name if isinstance(name, str) else None
     return facts, paths
-
-
-def instance_facts(instance_type) -> dict:
-    """The training-job fields derived from the instance catalog."""
-    found = catalog.lookup(instance_type)
-    return {
-        "instance_type": instance_type,
-        "instance_family": found.family if found else None,
-        "previous_generation": found.previous_generation if found else None,
-        "suggested_instance_type": found.successor if found else None,
-    }
 
 
 def training_job(request, dialect: Dialect, *, source: str, location, request_path: list, position, container: str,
