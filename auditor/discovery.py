@@ -16,9 +16,9 @@ EXTENSIONS = (".yaml", ".yml", ".json", ".template")
 SKIPPED_DIRECTORIES = {"node_modules", "__pycache__", "venv", ".venv", "site-packages", "cdk.out.cache"}
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, cwd: Path | None = None) -> str:
     """The path as reported: relative to the working directory when below it, with forward slashes."""
-    return relative_path(path, Path.cwd())
+    return relative_path(path, cwd or Path.cwd())
 
 
 def relative_path(path: Path, root: Path) -> str:

@@ -74,7 +74,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
     """
     params = params or {}
     severities = severities or {}
-    findings: dict[str, Finding] = {}
+    findings: dict[tuple, Finding] = {}
     for rule in rules:
         rule_params = {**rule.default_params(), **params.get(rule.id, {})}
         for check in rule.checks:
@@ -99,7 +99,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     source=resource.source,
                     subject=(resource.location.scope, resource.location.resource, resource.location.path),
                 )
-                findings.setdefault(finding.fingerprint, finding)
+                findings.setdefault(finding.identity, finding)
     return _apply_suppressions(list(findings.values()), model.suppressions, rules, known_rules or rules, severities)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from .model import Location
@@ -31,11 +30,17 @@ class Finding:
     several findings on one object share its cost, which totals must count once."""
 
     @property
-    def fingerprint(self) -> str:
-        """Stable identity for baselines: rule, scope, resource and property path; never lines or text."""
+    def identity(self) -> tuple:
+        """What makes a finding the same finding: rule, scope, resource and property path."""
         location = self.location
-        identity = "\x1f".join((self.rule_id, location.scope, location.resource, location.path))
-        return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+        return (self.rule_id, location.scope, location.resource, location.path)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity for baselines, as a hash of :attr:`identity`; never lines or text."""
+        import hashlib  # deferred: only JSON and SARIF output need it, and OpenSSL's start-up is not free
+
+        return hashlib.sha256("\x1f".join(self.identity).encode("utf-8")).hexdigest()[:32]
 
     def sort_key(self):
         location = self.location

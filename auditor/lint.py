@@ -29,13 +29,14 @@ class LintResult:
     """How many files were read as templates or definitions."""
 
 
-def read_model(path: Path, *, explicit: bool, scope: str | None = None) -> ResourceModel | None:
+def read_model(path: Path, *, explicit: bool, scope: str | None = None, shown: str | None = None
+               ) -> ResourceModel | None:
     """The model of one file; None when it is not a template or definition (and was not named).
 
-    ``scope`` identifies the file in fingerprints (a path relative to the project root); the
-    file is reported as :func:`display_path` shows it.
+    ``scope`` identifies the file in fingerprints (a path relative to the project root); ``shown``
+    is how it is reported (default: :func:`display_path`).
     """
-    shown = display_path(path)
+    shown = shown or display_path(path)
     scope = scope or shown
     data = _read(path)
     if not explicit and not looks_like_definition(data):
@@ -73,13 +74,14 @@ def _read(path: Path) -> bytes:
 def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_path_ignores=None,
                root: Path | None = None, known_rules=None) -> LintResult:
     """Lint ``paths``. Globs and fingerprints use paths relative to ``root`` (default: cwd)."""
-    root = root or Path.cwd()
+    cwd = Path.cwd()
+    root = root or cwd
     result = LintResult()
     for path, explicit in discover(paths, exclude, root):
-        shown = display_path(path)
+        shown = display_path(path, cwd)
         relative = relative_path(path, root)
         try:
-            model = read_model(path, explicit=explicit, scope=relative)
+            model = read_model(path, explicit=explicit, scope=relative, shown=shown)
             if model is None:
                 continue
             findings = engine.evaluate(model, rules, params, severities, known_rules)

@@ -299,3 +299,33 @@ def test_output_paths_use_forward_slashes_relative_to_cwd(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     report = json.loads(sagewise("lint", str(Path("deep") / "er"), "--format", "json", "--isolated").stdout)
     assert {f["file"] for f in report["findings"]} == {"deep/er/t.yaml"}
+
+
+# -- money totals ---------------------------------------------------------------------------------------------
+
+
+def test_summary_counts_each_resources_cost_once():
+    """SW101, SW301 and SW302 on one variant carry its cost once; an endpoint's figure covers its variants."""
+    from auditor.findings import Finding
+    from auditor.model import Location
+    from auditor.reporters import Report
+
+    endpoint = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud"
+    other = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn"
+
+    def finding(rule, resource, path, cost, saving=None):
+        location = Location("123456789012/us-east-1", resource, path)
+        return Finding(rule, rule.lower(), "warning", "m", location, monthly_cost_usd=cost,
+                       monthly_savings_usd=saving, subject=(location.scope, resource, path))
+
+    findings = [
+        finding("SW101", endpoint, "ProductionVariants[A]", 100.0),
+        finding("SW302", endpoint, "ProductionVariants[A]", 100.0),
+        finding("SW301", endpoint, "ProductionVariants[A]", 100.0, saving=40.0),
+        finding("SW101", endpoint, "ProductionVariants[B]", 50.0),
+        finding("SW303", other, "", 300.0, saving=300.0),
+        finding("SW101", other, "ProductionVariants[A]", 300.0),
+    ]
+    summary = Report("audit", findings, [], []).summary()
+    assert summary["monthly_cost_usd"] == 450.0
+    assert summary["monthly_savings_usd"] == 340.0

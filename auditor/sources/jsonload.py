@@ -12,16 +12,18 @@ import bisect
 import json
 import json.decoder
 import json.scanner
+import re
 
 from .loader import MAX_DEPTH, DocumentError, Mapping, Mark, Sequence
 
 _WHITESPACE = json.decoder.WHITESPACE.match
+_NEWLINE = re.compile("\n")
 
 
 class _PositionDecoder(json.JSONDecoder):
     def __init__(self, text: str):
         super().__init__()
-        self.newlines = [index for index, char in enumerate(text) if char == "\n"]
+        self.newlines = [match.start() for match in _NEWLINE.finditer(text)]
         self.depth = 0
         self.parse_object = self._object
         self.parse_array = self._array
