@@ -32,7 +32,7 @@ def findings_of(rule_id: str, path: Path):
     return [f for f in engine.evaluate(model, list(RULES.values())) if f.rule_id == rule_id]
 
 
-@pytest.mark.parametrize(("rule_id", "path", "expected"), fixture_cases())
+@pytest.mark.parametrize(("rule_id", "path", "expected"), list(fixture_cases()))
 def test_fixture_produces_exactly_the_expected_findings(rule_id, path, expected):
     actual = sorted(f"{f.rule_id}:{f.location.line}" for f in findings_of(rule_id, path))
     assert actual == expected
