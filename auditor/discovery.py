@@ -17,8 +17,12 @@ SKIPPED_DIRECTORIES = {"node_modules", "__pycache__", "venv", ".venv", "site-pac
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """The path as reported: relative to the working directory when below it, with forward slashes."""
-    return relative_path(path, cwd or Path.cwd())
+    """The path as reported: relative to the working directory (``../`` included), with forward slashes."""
+    absolute = os.path.abspath(path)
+    try:
+        return Path(os.path.relpath(absolute, cwd or Path.cwd())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(absolute).as_posix()
 
 
 def relative_path(path: Path, root: Path) -> str:

@@ -43,7 +43,7 @@ def _closing_line(report) -> str:
                      for name, count in report.counts.items() if isinstance(count, int))
     read = f" ({read} checked)" if read else ""
     if not report.findings:
-        text = f"All checks passed!{read}"
+        text = f"No findings{read}." if report.errors else f"All checks passed!{read}"
     else:
         parts = [f"{count} {name}{'s' if count != 1 else ''}"
                  for name, count in summary["by_severity"].items() if count]
