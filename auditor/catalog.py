@@ -123,6 +123,3 @@ def family_types(family: str) -> list[str]:
     types = [name for name in _catalog()["types"] if name.split(".")[1] == family]
     return sorted(types, key=lambda name: size_rank(name.split(".")[2]) or 0)
 
-
-def price_source() -> dict:
-    return dict(_catalog()["prices"])

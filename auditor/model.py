@@ -42,10 +42,6 @@ class Location:
                         self.file, self.account, self.region)
 
 
-# Names of the sources a rule can declare in its ``sources`` list.
-SOURCES = ("cloudformation", "stepfunctions", "sagemaker-pipeline", "aws")
-
-
 @dataclass
 class Resource:
     """Fields shared by every model object. Subclasses add the facts rules read."""

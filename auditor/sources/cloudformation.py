@@ -24,7 +24,7 @@ from ..model import (
     Variant,
 )
 from . import pipelines, stepfunctions
-from .intrinsics import SUB_VARIABLE, Resolver, Text, Token, has_unknown, scalar, scenarios
+from .intrinsics import Resolver, Text, Token, has_unknown, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
 from .training import training_job
@@ -424,7 +424,8 @@ class _TemplateReader:
                 mark = value.marks.get("Fn::Sub")
             if not isinstance(argument, str):
                 return None, None
-            return self.sub_pieces(argument, variables), mark
+            parts = self.resolver.sub_parts(argument, variables)
+            return [piece if kind == "text" else _Resolved(scalar(piece)) for kind, piece in parts], mark
         if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             delimiter, items = argument
             if not isinstance(delimiter, str) or not isinstance(items, list):
@@ -436,24 +437,6 @@ class _TemplateReader:
                 pieces.append(item if isinstance(item, str) else _Resolved(self.value(item)))
             return pieces, None
         return None, None
-
-    def sub_pieces(self, template: str, variables: dict) -> list:
-        pieces: list = []
-        position = 0
-        for match in SUB_VARIABLE.finditer(template):
-            pieces.append(template[position:match.start()])
-            position = match.end()
-            name = match.group(1).strip()
-            if name.startswith("!"):
-                pieces.append("${" + name[1:] + "}")
-            elif name in variables:
-                pieces.append(_Resolved(self.value(variables[name])))
-            elif "." in name and not name.startswith("AWS::"):
-                pieces.append(_Resolved(self.resolver.get_att(*name.split(".", 1))))
-            else:
-                pieces.append(_Resolved(self.resolver.ref(name)))
-        pieces.append(template[position:])
-        return pieces
 
     def string_position(self, inner, mark, fallback):
         """Map a path in a JSON string to the file: exact for ``|`` block scalars, else the key's line."""

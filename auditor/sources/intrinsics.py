@@ -87,17 +87,6 @@ def scalar(value):
     return UNKNOWN
 
 
-def is_known(value) -> bool:
-    """True when ``value`` is fully known at lint time (no token anywhere)."""
-    if isinstance(value, (Token, Text)):
-        return False
-    if isinstance(value, dict):
-        return all(is_known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(is_known(v) for v in value)
-    return True
-
-
 def has_unknown(value) -> bool:
     """True when ``value`` contains something nothing can be said about (not even its identity)."""
     if isinstance(value, Token):
@@ -219,15 +208,6 @@ class Resolver:
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return UNKNOWN
 
-    def resolve_deep(self, value):
-        """Resolve every intrinsic inside containers too."""
-        value = self.resolve(value)
-        if isinstance(value, dict):
-            return {key: self.resolve_deep(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.resolve_deep(item) for item in value]
-        return value
-
     def _ref(self, argument):
         return self.ref(argument)
 
@@ -248,28 +228,24 @@ class Resolver:
             template, variables = argument, {}
         if not isinstance(template, str):
             return UNKNOWN
-        return self.substitute(template, variables)
+        return text(piece if kind == "text" else _as_piece(piece) for kind, piece in self.sub_parts(template, variables))
 
-    def substitute(self, template: str, variables: dict, render=None):
-        """Expand ``${...}`` in a ``Fn::Sub`` string. ``render`` turns a resolved value into text pieces."""
-        parts: list = []
+    def sub_parts(self, template: str, variables: dict):
+        """The pieces of a ``Fn::Sub`` string: ``("text", literal)`` and ``("value", resolved)`` pairs."""
         position = 0
         for match in SUB_VARIABLE.finditer(template):
-            parts.append(template[position : match.start()])
+            yield "text", template[position : match.start()]
             position = match.end()
             name = match.group(1).strip()
             if name.startswith("!"):
-                parts.append("${" + name[1:] + "}")
-                continue
-            if name in variables:
-                resolved = self.resolve(variables[name])
+                yield "text", "${" + name[1:] + "}"
+            elif name in variables:
+                yield "value", self.resolve(variables[name])
             elif "." in name and not name.startswith("AWS::"):
-                resolved = self.get_att(*name.split(".", 1))
+                yield "value", self.get_att(*name.split(".", 1))
             else:
-                resolved = self.ref(name)
-            parts.append(render(resolved) if render else _as_piece(resolved))
-        parts.append(template[position:])
-        return text(parts)
+                yield "value", self.ref(name)
+        yield "text", template[position:]
 
     def _join(self, argument):
         if not isinstance(argument, list) or len(argument) != 2:
