@@ -77,6 +77,8 @@ class Endpoint(Resource):
     lookback_days: int | None = None
     instance_count: int | None = None
     monthly_cost_usd: float | None = None
+    monthly_savings_usd: float | None = None
+    """What deleting the endpoint would save: its whole instance cost (the fix SW303 proposes)."""
 
 
 @dataclass

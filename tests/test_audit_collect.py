@@ -76,6 +76,7 @@ def test_live_findings_carry_account_region_and_evidence(live_audit):
     idle = next(f for f in result.findings if f.rule_id == "SW303" and f.location.region == REGION)
     assert idle.evidence == {"invocations": 0, "lookback_days": 7, "age_days": 30.0}
     assert idle.monthly_cost_usd == pytest.approx(0.115 * 730)
+    assert idle.monthly_savings_usd == idle.monthly_cost_usd  # deleting it saves all of it
     oversized = next(f for f in result.findings
                      if f.rule_id == "SW301" and f.location.resource.endswith("endpoint/oversized"))
     assert oversized.evidence["downsize_to"] == "ml.c5.xlarge"

@@ -200,6 +200,7 @@ class _Hosting:
             variants.append(self._variant(live, configured, endpoint_name=name, endpoint_arn=arn, is_async=is_async,
                                           scope=scope))
         kinds = {variant.kind for variant in variants}
+        cost = _rounded(_sum_or_none(variant.monthly_cost_usd for variant in variants))
         endpoint = Endpoint(
             source=SOURCE,
             location=scope.location(arn),
@@ -208,7 +209,8 @@ class _Hosting:
             kind=kinds.pop() if len(kinds) == 1 else None,
             age_days=_age_days(described.get("CreationTime"), self.now),
             instance_count=_sum_or_none(variant.instance_count for variant in variants),
-            monthly_cost_usd=_rounded(_sum_or_none(variant.monthly_cost_usd for variant in variants)),
+            monthly_cost_usd=cost,
+            monthly_savings_usd=cost,
         )
         return _EndpointRecord(endpoint, variants)
 
