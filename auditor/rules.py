@@ -42,6 +42,8 @@ class Check:
     message: str
     at: str | None = None
     severity: str | None = None
+    saves: str | None = None
+    """Model field holding what this check's fix would save per month (the finding's ``monthly_savings_usd``)."""
 
 
 @dataclass
@@ -106,6 +108,7 @@ def load_file(path: Path, *, check: bool) -> Rule:
             message=item["message"],
             at=item.get("at"),
             severity=item.get("severity"),
+            saves=item.get("saves"),
         )
         for item in document.get("checks", ())
     )
@@ -148,6 +151,8 @@ def _check_condition(check: Check, where: str) -> None:
     for name in _FIELD.findall(check.message.replace("${", "$")):
         if name not in known:
             raise RuleError(f"{where}.message: {{{name}}} is not a field of {check.collection}")
+    if check.saves is not None and check.saves not in known:
+        raise RuleError(f"{where}.saves: {check.saves} is not a field of {check.collection}")
 
 
 def load_rules(extra_dirs=(), *, check_builtin: bool = False) -> list[Rule]:

@@ -84,6 +84,25 @@ def test_live_findings_carry_account_region_and_evidence(live_audit):
     assert oversized.monthly_savings_usd == pytest.approx((0.816 - 0.204) * 730 * 2)
 
 
+def test_a_saving_belongs_to_the_check_whose_fix_saves_it():
+    """SW101 and SW302 on an oversized variant carry its cost, but SW301's downsizing saving is SW301's alone."""
+    from auditor.model import Location, ResourceModel, Variant
+
+    location = Location(f"{scenario.ACCOUNT}/{REGION}", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/big",
+                        "ProductionVariants[AllTraffic]", account=scenario.ACCOUNT, region=REGION)
+    model = ResourceModel(variants=[Variant(
+        source="aws", location=location, endpoint="big", endpoint_key="big", variant_name="AllTraffic",
+        variant_key="AllTraffic", kind="real-time", instance_type="ml.m4.4xlarge", instance_family="m4",
+        previous_generation=True, suggested_instance_type="ml.m5.4xlarge", instance_count=1,
+        has_scalable_target=False, peak_cpu_per_vcpu=2.0, peak_memory=10.0, utilization_days=7,
+        downsize_to="ml.m4.xlarge", monthly_cost_usd=817.6, monthly_savings_usd=613.2)])
+    findings = {f.rule_id: f for f in engine.evaluate(model, load_rules())}
+    assert set(findings) == {"SW101", "SW301", "SW302"}
+    assert {f.monthly_cost_usd for f in findings.values()} == {817.6}
+    assert findings["SW301"].monthly_savings_usd == 613.2
+    assert findings["SW101"].monthly_savings_usd is None and findings["SW302"].monthly_savings_usd is None
+
+
 def test_one_call_per_region_for_each_listing(live_audit):
     calls = live_audit[0].stats["api_calls"]
     for action in ("sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs", "cloudwatch:GetMetricData",
