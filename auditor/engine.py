@@ -40,14 +40,6 @@ class _RuleFunctions(functions.Functions):
 _OPTIONS = jmespath.Options(custom_functions=_RuleFunctions())
 FUNCTIONS = frozenset(_OPTIONS.custom_functions.FUNCTION_TABLE)
 """Every function a rule condition may call (JMESPath's built-ins and ours)."""
-_compiled: dict[str, object] = {}
-
-
-def _compile(expression: str):
-    parsed = _compiled.get(expression)
-    if parsed is None:
-        parsed = _compiled[expression] = jmespath.compile(expression)
-    return parsed
 
 
 class _Facts(string.Formatter):
@@ -78,7 +70,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
     for rule in rules:
         rule_params = {**rule.default_params(), **params.get(rule.id, {})}
         for check in rule.checks:
-            expression = _compile(check.when)
+            expression = jmespath.compile(check.when)  # jmespath caches parsed expressions
             for resource in model.collection(check.collection):
                 if resource.source not in rule.sources:
                     continue

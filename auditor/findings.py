@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from .model import Location
 
-SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 1, "warning": 2, "error": 3}
 
 

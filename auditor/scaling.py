@@ -58,8 +58,6 @@ DEFAULT_COOLDOWN_SECONDS = {
 }
 """Cooldown applied when a target-tracking policy omits one. Inference components: not documented."""
 
-STEP_SCALING_DEFAULT_COOLDOWN_SECONDS = 300
-
 
 def metric_problem(metric_type, dimension, target_value) -> str | None:
     """Why a predefined metric cannot drive ``dimension`` (or its target value is in the wrong unit)."""

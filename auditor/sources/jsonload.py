@@ -21,6 +21,10 @@ _NEWLINE = re.compile("\n")
 
 
 class _PositionDecoder(json.JSONDecoder):
+    """Objects and arrays are two flat loops rather than one shared helper on purpose: every extra
+    frame per nesting level costs recursion depth, and :data:`MAX_DEPTH` levels must parse (and
+    deeper ones be refused with a line) well within Python's recursion limit."""
+
     def __init__(self, text: str):
         super().__init__()
         self.newlines = [match.start() for match in _NEWLINE.finditer(text)]
