@@ -11,27 +11,13 @@ import textwrap
 
 import pytest
 
+from sample_templates import M4_ENDPOINT
+
 from auditor.lint import lint_paths
 from auditor.rules import load_rules
 
 # A valid template with two known findings, linted beside every bad input to prove the run goes on.
-GOOD = textwrap.dedent("""\
-    AWSTemplateFormatVersion: "2010-09-09"
-    Resources:
-      Config:
-        Type: AWS::SageMaker::EndpointConfig
-        Properties:
-          ProductionVariants:
-            - VariantName: AllTraffic
-              ModelName: my-model
-              InstanceType: ml.m4.xlarge
-              InitialInstanceCount: 1
-      Endpoint:
-        Type: AWS::SageMaker::Endpoint
-        Properties:
-          EndpointName: my-endpoint
-          EndpointConfigName: !GetAtt Config.EndpointConfigName
-    """)
+GOOD = M4_ENDPOINT
 GOOD_FINDINGS = {("SW101", 7), ("SW302", 9)}
 
 MIB = 1024 * 1024

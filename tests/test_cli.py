@@ -8,42 +8,28 @@ import sys
 import textwrap
 
 import pytest
+from sample_templates import with_resources
 
 # SW302 (info) only: an ml.m4 variant with a target and a target-tracking policy.
-INFO_ONLY = textwrap.dedent("""\
-    AWSTemplateFormatVersion: "2010-09-09"
-    Resources:
-      Config:
-        Type: AWS::SageMaker::EndpointConfig
-        Properties:
-          ProductionVariants:
-            - VariantName: AllTraffic
-              ModelName: my-model
-              InstanceType: ml.m4.xlarge
-              InitialInstanceCount: 1
-      Endpoint:
-        Type: AWS::SageMaker::Endpoint
-        Properties:
-          EndpointName: my-endpoint
-          EndpointConfigName: !GetAtt Config.EndpointConfigName
-      Target:
-        Type: AWS::ApplicationAutoScaling::ScalableTarget
-        Properties:
-          ResourceId: !Sub endpoint/${Endpoint.EndpointName}/variant/AllTraffic
-          ScalableDimension: sagemaker:variant:DesiredInstanceCount
-          ServiceNamespace: sagemaker
-          MinCapacity: 1
-          MaxCapacity: 4
-      Policy:
-        Type: AWS::ApplicationAutoScaling::ScalingPolicy
-        Properties:
-          PolicyName: invocations
-          PolicyType: TargetTrackingScaling
-          ScalingTargetId: !Ref Target
-          TargetTrackingScalingPolicyConfiguration:
-            TargetValue: 100
-            PredefinedMetricSpecification:
-              PredefinedMetricType: SageMakerVariantInvocationsPerInstance
+INFO_ONLY = with_resources("""\
+    Target:
+      Type: AWS::ApplicationAutoScaling::ScalableTarget
+      Properties:
+        ResourceId: !Sub endpoint/${Endpoint.EndpointName}/variant/AllTraffic
+        ScalableDimension: sagemaker:variant:DesiredInstanceCount
+        ServiceNamespace: sagemaker
+        MinCapacity: 1
+        MaxCapacity: 4
+    Policy:
+      Type: AWS::ApplicationAutoScaling::ScalingPolicy
+      Properties:
+        PolicyName: invocations
+        PolicyType: TargetTrackingScaling
+        ScalingTargetId: !Ref Target
+        TargetTrackingScalingPolicyConfiguration:
+          TargetValue: 100
+          PredefinedMetricSpecification:
+            PredefinedMetricType: SageMakerVariantInvocationsPerInstance
     """)
 # SW101 (warning) + SW302 (info): no target.
 WARNING = INFO_ONLY.split("  Target:\n")[0]

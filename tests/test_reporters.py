@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
+from sample_templates import with_resources
 
-TEMPLATE = textwrap.dedent("""\
-    AWSTemplateFormatVersion: "2010-09-09"
-    Resources:
-      Config:
-        Type: AWS::SageMaker::EndpointConfig
-        Properties:
-          ProductionVariants:
-            - VariantName: AllTraffic
-              ModelName: my-model
-              InstanceType: ml.m4.xlarge
-              InitialInstanceCount: 1
-      Endpoint:
-        Type: AWS::SageMaker::Endpoint
-        Properties:
-          EndpointName: my-endpoint
-          EndpointConfigName: !GetAtt Config.EndpointConfigName
-      Target:
-        Type: AWS::ApplicationAutoScaling::ScalableTarget
-        Properties:
-          ResourceId: endpoint/other/variant/AllTraffic
-          ScalableDimension: sagemaker:variant:DesiredInstanceCount
-          ServiceNamespace: sagemaker
-          MinCapacity: 2
-          MaxCapacity: 2
+TEMPLATE = with_resources("""\
+    Target:
+      Type: AWS::ApplicationAutoScaling::ScalableTarget
+      Properties:
+        ResourceId: endpoint/other/variant/AllTraffic
+        ScalableDimension: sagemaker:variant:DesiredInstanceCount
+        ServiceNamespace: sagemaker
+        MinCapacity: 2
+        MaxCapacity: 2
     """)
 
 CLEAN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  T:\n    Type: AWS::SNS::Topic\n'
