@@ -155,12 +155,12 @@ def seed_rule_scenario(c: Clients) -> None:
     busy(c, "gpu-sklearn")
     add_endpoint(c, "old-p3", "ml.p3.2xlarge")  # SW101, SW302
     busy(c, "old-p3")
-    add_endpoint(c, "oversized", "ml.c5.4xlarge", count=2)  # SW301 (live: ml.c5.xlarge has headroom), SW103
+    add_endpoint(c, "oversized", "ml.m5.2xlarge", count=2)  # SW301 (live: ml.m5.xlarge has headroom), SW103
     add_target(c, "endpoint/oversized/variant/AllTraffic", 2, 2)
     add_policy(c, "endpoint/oversized/variant/AllTraffic", "oversized-invocations")
     busy(c, "oversized")
-    put_daily(c, "oversized", "CPUUtilization", 40)  # 40 % summed over 16 vCPUs = 2.5 % per vCPU
-    put_daily(c, "oversized", "MemoryUtilization", 10)
+    put_daily(c, "oversized", "CPUUtilization", 40)  # 40 % summed over 8 vCPUs = 5 % per vCPU
+    put_daily(c, "oversized", "MemoryUtilization", 15)  # 4.8 GiB of 32: 30 % of the xlarge, too much for the large
     add_endpoint(c, "idle")  # SW303 once backdated
     add_target(c, "endpoint/idle/variant/AllTraffic")
     add_policy(c, "endpoint/idle/variant/AllTraffic", "idle-invocations")

@@ -79,9 +79,9 @@ def test_live_findings_carry_account_region_and_evidence(live_audit):
     assert idle.monthly_savings_usd == idle.monthly_cost_usd  # deleting it saves all of it
     oversized = next(f for f in result.findings
                      if f.rule_id == "SW301" and f.location.resource.endswith("endpoint/oversized"))
-    assert oversized.evidence["downsize_to"] == "ml.c5.xlarge"
-    assert oversized.evidence["peak_cpu_per_vcpu"] == 2.5  # 40 % summed over 16 vCPUs
-    assert oversized.monthly_savings_usd == pytest.approx((0.816 - 0.204) * 730 * 2)
+    assert oversized.evidence["downsize_to"] == "ml.m5.xlarge"
+    assert oversized.evidence["peak_cpu_per_vcpu"] == 5.0  # 40 % summed over 8 vCPUs
+    assert oversized.monthly_savings_usd == pytest.approx((0.461 - 0.23) * 730 * 2)
 
 
 def test_a_saving_belongs_to_the_check_whose_fix_saves_it():
@@ -193,7 +193,7 @@ def test_variants_of_each_kind():
     with mock_aws():
         c = scenario.clients(REGION)
         scenario.add_model(c, "custom")
-        scenario.add_endpoint(c, "realtime", "ml.c5.xlarge", count=3)
+        scenario.add_endpoint(c, "realtime", "ml.m5.xlarge", count=3)
         scenario.add_endpoint(c, "serverless", serverless=True)
         scenario.add_endpoint(c, "async", asynchronous=True)
         model = collect(c)
@@ -201,11 +201,11 @@ def test_variants_of_each_kind():
     assert {name: v.kind for name, v in variants.items()} == {
         "realtime": "real-time", "serverless": "serverless", "async": "async"}
     realtime = variants["realtime"]
-    assert (realtime.instance_type, realtime.instance_count, realtime.instance_family) == ("ml.c5.xlarge", 3, "c5")
+    assert (realtime.instance_type, realtime.instance_count, realtime.instance_family) == ("ml.m5.xlarge", 3, "m5")
     assert realtime.images == [scenario.CUSTOM_IMAGE] and realtime.cpu_only_image is None
     assert realtime.location.path == "ProductionVariants[AllTraffic]"
     assert realtime.location_of("instance_type").path == "ProductionVariants[AllTraffic].InstanceType"
-    assert realtime.monthly_cost_usd == pytest.approx(0.204 * 730 * 3)
+    assert realtime.monthly_cost_usd == pytest.approx(0.23 * 730 * 3)
     assert variants["serverless"].instance_count is None and variants["serverless"].has_scalable_target is False
     endpoints = {e.name: e for e in model.endpoints}
     assert endpoints["realtime"].instance_count == 3 and endpoints["realtime"].status == "InService"
@@ -278,24 +278,24 @@ def test_gpu_variant_with_idle_gpu_and_cpu_only_image_moves_to_a_cpu_family():
     with mock_aws():
         c = scenario.clients(REGION)
         scenario.add_model(c, "sklearn", scenario.SKLEARN_CPU_IMAGE)
-        scenario.add_endpoint(c, "gpu", "ml.g4dn.xlarge", model="sklearn")
-        for metric, value in (("CPUUtilization", 20), ("MemoryUtilization", 20), ("GPUUtilization", 0),
+        scenario.add_endpoint(c, "gpu", "ml.g4dn.2xlarge", model="sklearn")
+        for metric, value in (("CPUUtilization", 40), ("MemoryUtilization", 10), ("GPUUtilization", 0),
                               ("GPUMemoryUtilization", 0.5)):
             scenario.put_daily(c, "gpu", metric, value)
         [variant] = collect(c).variants
-    assert (variant.peak_cpu_per_vcpu, variant.peak_memory, variant.peak_gpu_per_gpu) == (5.0, 20.0, 0.0)
+    assert (variant.peak_cpu_per_vcpu, variant.peak_memory, variant.peak_gpu_per_gpu) == (5.0, 10.0, 0.0)
     assert variant.utilization_days == 7
-    # needs >= 8 GiB (20 % of 16 GiB under a 40 % ceiling): the cheapest such CPU type is ml.m6i.large
-    assert variant.downsize_to == "ml.m6i.large"
-    assert variant.monthly_savings_usd == pytest.approx((0.736 - 0.113) * 730)
+    # needs >= 8 GiB (10 % of 32 GiB under a 40 % ceiling): the cheapest such priced CPU type is ml.m5.large
+    assert variant.downsize_to == "ml.m5.large"
+    assert variant.monthly_savings_usd == pytest.approx((0.94 - 0.115) * 730)
 
 
 def test_no_downsizing_without_a_full_window_of_every_metric():
     with mock_aws():
         c = scenario.clients(REGION)
         scenario.add_model(c, "custom")
-        scenario.add_endpoint(c, "partial", "ml.c5.4xlarge")
-        scenario.add_endpoint(c, "no-memory", "ml.c5.4xlarge")
+        scenario.add_endpoint(c, "partial", "ml.m5.2xlarge")
+        scenario.add_endpoint(c, "no-memory", "ml.m5.2xlarge")
         scenario.put_daily(c, "partial", "CPUUtilization", 10, days=3)
         scenario.put_daily(c, "partial", "MemoryUtilization", 5, days=3)
         scenario.put_daily(c, "no-memory", "CPUUtilization", 10)
@@ -304,7 +304,7 @@ def test_no_downsizing_without_a_full_window_of_every_metric():
     assert variants["partial"].utilization_days == 3 and variants["partial"].peak_memory == 5.0
     assert variants["partial"].downsize_to is None and variants["partial"].monthly_savings_usd is None
     assert variants["no-memory"].peak_memory is None and variants["no-memory"].downsize_to is None
-    assert variants["no-memory"].monthly_cost_usd == pytest.approx(0.816 * 730)
+    assert variants["no-memory"].monthly_cost_usd == pytest.approx(0.461 * 730)
 
 
 def test_invocations_sum_over_variants_and_days():
@@ -429,22 +429,24 @@ HEADROOM = rightsizing.Headroom(cpu_per_vcpu=20, memory=40, gpu_per_gpu=20)
 
 
 @pytest.mark.parametrize("instance_type, peaks, cpu_only, expected", [
-    # 2.5 %/vCPU on 16 vCPUs -> 10 % on 4; memory 10 % of 32 GiB -> 40 % of 8: the smallest that fits
-    ("ml.c5.4xlarge", rightsizing.Utilization(2.5, 10), None, "ml.c5.xlarge"),
+    # 4 %/vCPU on 8 vCPUs -> 16 % on 2; memory 8 % of 32 GiB -> 32 % of 8: the smallest that fits
+    ("ml.m5.2xlarge", rightsizing.Utilization(4, 8), None, "ml.m5.large"),
     # memory bound: 30 % of 32 GiB needs 24 GiB under 40 %: nothing smaller in the family has it
-    ("ml.c5.4xlarge", rightsizing.Utilization(2.5, 30), None, None),
+    ("ml.m5.2xlarge", rightsizing.Utilization(4, 30), None, None),
     # already busy: no smaller type keeps CPU under the ceiling
-    ("ml.c5.xlarge", rightsizing.Utilization(15, 10), None, None),
+    ("ml.m5.xlarge", rightsizing.Utilization(15, 10), None, None),
     # 4 GPUs at 5 % each fit on one GPU at 20 %; 5 % of 192 GiB needs 24 GiB under 40 %: not the 16 GiB xlarge
-    ("ml.g4dn.12xlarge", rightsizing.Utilization(1, 5, 5, 5), None, "ml.g4dn.2xlarge"),
+    ("ml.g6.12xlarge", rightsizing.Utilization(1, 5, 5, 5), None, "ml.g6.2xlarge"),
     # idle GPU but an image that might use it: stay in the family
-    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10, 0, 0), None, "ml.g4dn.xlarge"),
+    ("ml.g6.2xlarge", rightsizing.Utilization(5, 10, 0, 0), None, "ml.g6.xlarge"),
     # idle GPU and a CPU-only image: a CPU family is cheaper
-    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10, 0, 0), True, "ml.m6i.large"),
+    ("ml.g6.2xlarge", rightsizing.Utilization(5, 10, 0, 0), True, "ml.m5.large"),
     # unknown GPU peaks on a GPU instance: no evidence, no suggestion
-    ("ml.g4dn.2xlarge", rightsizing.Utilization(5, 10), True, None),
+    ("ml.g6.2xlarge", rightsizing.Utilization(5, 10), True, None),
     # Inferentia publishes no utilization here
-    ("ml.inf1.6xlarge", rightsizing.Utilization(1, 1), None, None),
+    ("ml.inf2.xlarge", rightsizing.Utilization(1, 1), None, None),
+    # no sourced price for the type (ml.c5.*): no cost to compare, no suggestion
+    ("ml.c5.4xlarge", rightsizing.Utilization(2.5, 10), None, None),
     ("ml.unknown.xlarge", rightsizing.Utilization(1, 1), None, None),
 ])
 def test_suggest_smaller_type(instance_type, peaks, cpu_only, expected):

@@ -93,7 +93,7 @@ def test_audit_reports_live_findings_and_changes_nothing(moto_server, environmen
     assert idle["evidence"]["invocations"] == 0 and idle["monthly_cost_usd"] == pytest.approx(83.95)
     oversized = next(f for f in report["findings"]
                      if f["rule_id"] == "SW301" and f["resource"].endswith("/oversized"))
-    assert oversized["evidence"]["downsize_to"] == "ml.c5.xlarge" and oversized["monthly_savings_usd"] > 0
+    assert oversized["evidence"]["downsize_to"] == "ml.m5.xlarge" and oversized["monthly_savings_usd"] > 0
     stats = json.loads(run.stderr[run.stderr.index("{"):])
     assert stats["scopes"] == 1 and stats["endpoints"] == 10
     assert stats["api_calls"]["sagemaker:ListEndpoints"] == 1
