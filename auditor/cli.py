@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -14,8 +13,11 @@ from . import config as configuration
 from . import rules as rule_files
 from .findings import SEVERITY_RANK
 from .reporters import FORMATS, Report, render
+from .writing import WriteError, write_output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command stopped with Ctrl-C."""
 
 
 class UsageProblem(click.ClickException):
@@ -36,7 +38,7 @@ def selection_options(function):
     options = [
         click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
                      help="Output format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+        click.option("--output", "-o", type=click.Path(dir_okay=False),
                      help="Write the report to FILE instead of standard output."),
         click.option("--select", multiple=True, metavar="RULES",
                      help="Rules to run (ids, names or id prefixes like SW1; comma-separated). Replaces the default."),
@@ -91,7 +93,10 @@ class Run:
             and "NO_COLOR" not in os.environ
         text = render(report, output_format)
         if output:
-            _write_atomically(Path(output), text)
+            try:
+                write_output(output, text)
+            except WriteError as exc:
+                raise UsageProblem(str(exc)) from None
         else:
             click.echo(text, nl=False)
         sys.exit(self.exit_code(report))
@@ -105,23 +110,24 @@ class Run:
         return EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings) else EXIT_OK
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """A report is never left half-written: write a sibling file, then rename it over the target."""
-    temporary = path.with_name(f".{path.name}.sagewise-tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageProblem(f"{path}: cannot write the report: {exc.strerror or exc}") from None
-
-
 def _run_options(kwargs) -> dict:
     return {name: kwargs.pop(name) for name in
             ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir")}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group; Ctrl-C ends any command at once with exit code 130 and one line, no traceback
+    (click's own handling prints "Aborted!" and exits 1, which CI cannot tell from "findings")."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("sagewise: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sagewise")
 def main():
     """Find and explain cost and scaling problems in SageMaker infrastructure.
@@ -135,7 +141,7 @@ def main():
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))  # an unreadable file is that file's error
 @selection_options
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 def lint(paths, output_format, output, exclude, **kwargs):
@@ -157,7 +163,8 @@ def lint(paths, output_format, output, exclude, **kwargs):
         root=run.config.root,
         known_rules=run.all_rules,
     )
-    report = Report("lint", result.findings, result.errors, run.rules, counts={"files": result.files})
+    report = Report("lint", result.findings, result.errors, run.rules,
+                    counts={"files": result.files, "skipped": result.skipped})
     run.finish(report, output_format, output)
 
 
@@ -241,7 +248,8 @@ def list_rules(output_format, rules_dir):
 def explain(rule, rules_dir):
     """Show the documentation of RULE (an id like SW101, or a name)."""
     rules = _rules_or_exit(rules_dir)
-    found = next((r for r in rules if rule in (r.id, r.name)), None)
+    wanted = rule.strip().lower()
+    found = next((r for r in rules if wanted in (r.id.lower(), r.name.lower())), None)
     if found is None:
         raise UsageProblem(f"no rule {rule!r} (see `sagewise rules`)")
     click.echo(explain_text(found))

@@ -7,23 +7,26 @@ run code), is well documented, and can be extended with a few named functions (b
 comparisons JSON cannot express.
 
 Suppressions declared in a template (``Metadata.sagewise.ignore``) are applied here, and the
-engine itself reports the unused ones (SW001) and those without a reason (SW002).
+engine itself reports the unused ones (SW001), those without a reason (SW002) and the
+malformed ones (SW003).
 """
 
 from __future__ import annotations
 
 import string
+from dataclasses import dataclass
 
 import jmespath
 from jmespath import functions
 
 from . import catalog
-from .findings import Finding
+from .findings import Finding, InputError
 from .model import ResourceModel, Suppression
 from .rules import Rule
 
 UNUSED_SUPPRESSION = "SW001"
 SUPPRESSION_WITHOUT_REASON = "SW002"
+MALFORMED_SUPPRESSION = "SW003"
 
 
 class _RuleFunctions(functions.Functions):
@@ -56,33 +59,61 @@ class _Facts(string.Formatter):
 _FORMATTER = _Facts()
 
 
+@dataclass
+class RuleProblem:
+    """A check that failed while it was evaluated (a custom rule's condition or message is wrong at run time).
+
+    The check is skipped for the resource it failed on and reported once per run, against the rule
+    file: a faulty rule must never turn the templates it runs over into unreadable inputs.
+    """
+
+    rule: Rule
+    check_index: int
+    error: Exception
+
+    def as_error(self) -> InputError:
+        where = str(self.rule.path) if self.rule.path else self.rule.id
+        return InputError(f"rule {self.rule.id} checks.{self.check_index} could not be evaluated and was skipped: "
+                          f"{type(self.error).__name__}: {self.error}", file=where)
+
+
 def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None,
-             severities: dict | None = None, known_rules: list[Rule] | None = None) -> list[Finding]:
+             severities: dict | None = None, known_rules: list[Rule] | None = None,
+             problems: dict | None = None) -> list[Finding]:
     """Findings of ``rules`` over ``model``, suppressions applied, one per fingerprint.
 
     ``params`` maps rule id -> parameter overrides; ``severities`` maps rule id -> severity;
     ``known_rules`` (default: ``rules``) are all the rules that exist, selected or not, so a
     suppression naming a rule that does not exist can be told from one naming an unselected rule.
+    A check that raises is skipped for that resource and recorded in ``problems`` ((rule id, check
+    index) -> :class:`RuleProblem`); without ``problems`` it raises.
     """
     params = params or {}
     severities = severities or {}
     findings: dict[tuple, Finding] = {}
     for rule in rules:
         rule_params = {**rule.default_params(), **params.get(rule.id, {})}
-        for check in rule.checks:
+        for index, check in enumerate(rule.checks):
             expression = jmespath.compile(check.when)  # jmespath caches parsed expressions
             for resource in model.collection(check.collection):
                 if resource.source not in rule.sources:
                     continue
                 facts = resource.facts()
                 facts["params"] = rule_params
-                if not expression.search(facts, options=_OPTIONS):
+                try:
+                    if not expression.search(facts, options=_OPTIONS):
+                        continue
+                    message = _FORMATTER.format(check.message, **facts).strip()
+                except Exception as error:  # noqa: BLE001 - reported against the rule, not the input
+                    if problems is None:
+                        raise
+                    problems.setdefault((rule.id, index), RuleProblem(rule, index, error))
                     continue
                 finding = Finding(
                     rule_id=rule.id,
                     rule_name=rule.name,
                     severity=severities.get(rule.id) or check.severity or rule.severity,
-                    message=_FORMATTER.format(check.message, **facts).strip(),
+                    message=message,
                     location=resource.location_of(check.at),
                     fix={"safety": rule.fix["safety"], "summary": rule.fix["summary"]},
                     monthly_cost_usd=facts.get("monthly_cost_usd"),
@@ -90,6 +121,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     evidence=_evidence(facts),
                     source=resource.source,
                     subject=(resource.location.scope, resource.location.resource, resource.location.path),
+                    owners=resource.owners,
                 )
                 findings.setdefault(finding.identity, finding)
     return _apply_suppressions(list(findings.values()), model.suppressions, rules, known_rules or rules, severities)
@@ -105,6 +137,12 @@ def _evidence(facts: dict) -> dict:
 
 def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression], rules: list[Rule],
                         known_rules: list[Rule], severities: dict) -> list[Finding]:
+    """Drop suppressed findings; report malformed (SW003), reasonless (SW002) and unused (SW001) entries.
+
+    An entry applies to findings on its own resource, on a resource it owns (a variant's finding
+    can be suppressed on the endpoint that serves it), or, declared at the template's root, to every
+    finding of its file.
+    """
     if not suppressions:
         return findings
     by_selector = {}
@@ -112,31 +150,31 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
         by_selector[rule.id] = rule
         by_selector[rule.name] = rule
     known = {rule.id for rule in known_rules} | {rule.name for rule in known_rules}
+    active = [s for s in suppressions if s.reason and s.problem is None]
     kept = []
     for finding in findings:
         suppressed = False
-        for suppression in suppressions:
-            if suppression.reason and suppression.location.scope == finding.location.scope \
-                    and suppression.location.resource == finding.location.resource \
-                    and suppression.rule in (finding.rule_id, finding.rule_name):
+        for suppression in active:
+            if suppression.rule in (finding.rule_id, finding.rule_name) and _covers(suppression, finding):
                 suppression.used = True
                 suppressed = True
         if not suppressed:
             kept.append(finding)
     for suppression in suppressions:
-        if not suppression.reason:
+        where = _where(suppression)
+        if suppression.problem is not None:
+            meta = by_selector.get(MALFORMED_SUPPRESSION)
+            message = f"The sagewise metadata {where} cannot be read: {suppression.problem}"
+        elif not suppression.reason:
             meta = by_selector.get(SUPPRESSION_WITHOUT_REASON)
-            message = (f"The ignore of {suppression.rule} on {suppression.location.resource} has no reason, "
-                       "so it suppresses nothing; add `reason: ...`")
+            message = f"The ignore of {suppression.rule} {where} has no reason, so it suppresses nothing; add `reason: ...`"
         elif not suppression.used:
             meta = by_selector.get(UNUSED_SUPPRESSION)
             named = by_selector.get(suppression.rule)
             if named is not None:
-                message = (f"The ignore of {named.id} ({named.name}) on {suppression.location.resource} "
-                           "suppresses nothing; remove it")
+                message = f"The ignore of {named.id} ({named.name}) {where} suppresses nothing; remove it"
             elif suppression.rule not in known:
-                message = (f"The ignore of {suppression.rule} on {suppression.location.resource} names no "
-                           "rule (see `sagewise rules`)")
+                message = f"The ignore of {suppression.rule} {where} names no rule (see `sagewise rules`)"
             else:  # a rule that exists but was not selected in this run: it cannot be judged unused
                 continue
         else:
@@ -152,3 +190,15 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
             fix={"safety": meta.fix["safety"], "summary": meta.fix["summary"]},
         ))
     return kept
+
+
+def _covers(suppression: Suppression, finding: Finding) -> bool:
+    where, location = suppression.location, finding.location
+    if where.scope != location.scope:
+        return False
+    return where.resource in ("", location.resource) or where.resource in finding.owners
+
+
+def _where(suppression: Suppression) -> str:
+    resource = suppression.location.resource
+    return f"on {resource}" if resource else "at the template's root"

@@ -27,6 +27,8 @@ class Finding:
     subject: tuple = ()
     """(scope, resource, path) of the model object the finding is about, whatever field it points at:
     several findings on one object share its cost, which totals must count once."""
+    owners: tuple = ()
+    """Resources besides ``location.resource`` where an ignore of this finding may be declared."""
 
     @property
     def identity(self) -> tuple:

@@ -126,8 +126,17 @@ def _apply_policy_defaults(policy) -> None:
         policy.scale_in_cooldown = DEFAULT_COOLDOWN_SECONDS.get(policy.dimension)
     if policy.scale_out_cooldown_defaulted:
         policy.scale_out_cooldown = DEFAULT_COOLDOWN_SECONDS.get(policy.dimension)
+    policy.scale_in_cooldown_text = _cooldown_text(policy.scale_in_cooldown, policy.scale_in_cooldown_defaulted)
+    policy.scale_out_cooldown_text = _cooldown_text(policy.scale_out_cooldown, policy.scale_out_cooldown_defaulted)
     if policy.namespace == "sagemaker" or policy.dimension in SAGEMAKER_DIMENSIONS:
         policy.metric_problem = metric_problem(policy.metric_type, policy.dimension, policy.target_value)
+
+
+def _cooldown_text(seconds, defaulted: bool) -> str | None:
+    if seconds is None:
+        return None
+    shown = f"{seconds:g}s" if isinstance(seconds, float) else f"{seconds}s"
+    return f"{shown} (default)" if defaulted else shown
 
 
 def _has_unknown_key(key) -> bool:
@@ -135,11 +144,17 @@ def _has_unknown_key(key) -> bool:
 
 
 def _link_variants(model: ResourceModel) -> None:
+    """Which variant has a scalable target, with targets indexed by (dimension, endpoint) so a
+    template of thousands of endpoints is linked in linear time."""
     variant_targets = [t for t in model.scalable_targets
                        if t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY)]
     unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in variant_targets) or any(
         t.namespace == "sagemaker" and t.dimension not in SAGEMAKER_DIMENSIONS for t in model.scalable_targets
     )
+    targets_by_endpoint: dict = {}
+    for target in variant_targets:
+        if target.endpoint_key is not None:
+            targets_by_endpoint.setdefault((target.dimension, target.endpoint_key), []).append(target)
     variants_by_endpoint = {}
     for variant in model.variants:
         if variant.endpoint_key is not None:
@@ -148,15 +163,14 @@ def _link_variants(model: ResourceModel) -> None:
         if variant.endpoint_key is None:
             variant.has_scalable_target = None
             continue
+        variant.scaling_resource_id = f"endpoint/{variant.endpoint_key}/variant/{variant.variant_name}"
         if has_unknown(variant.endpoint_key) and variant_targets:
             variant.has_scalable_target = None  # no target can be shown to be (or not be) this variant's
             continue
         wanted = VARIANT_PROVISIONED_CONCURRENCY if variant.kind == "serverless" else VARIANT_INSTANCES
         matched = False
         uncertain = unresolved
-        for target in variant_targets:
-            if target.dimension != wanted or target.endpoint_key != variant.endpoint_key:
-                continue
+        for target in targets_by_endpoint.get((wanted, variant.endpoint_key), ()):
             if target.variant_key == variant.variant_key:
                 matched = True
             elif has_unknown(target.variant_key) or variant.variant_key is None:

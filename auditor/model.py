@@ -14,6 +14,7 @@ and :mod:`auditor.catalog`, so rule files stay declarative.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -50,19 +51,27 @@ class Resource:
     location: Location
     field_locations: dict = field(default_factory=dict, repr=False)
     """Field name -> :class:`Location` of that field, for findings that point at one property."""
+    owners: tuple = field(default=(), repr=False)
+    """Other resources (logical IDs or ARNs, in the same scope) where an ignore of this object's
+    findings may also be declared: a variant's endpoint, besides the endpoint config it is in."""
 
     def facts(self) -> dict[str, Any]:
         """The object as the plain dict that rule conditions are evaluated against."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in ("location", "field_locations")
-        }
+        return {name: getattr(self, name) for name in fact_names(type(self))}
 
     def location_of(self, field_name: str | None) -> Location:
         if field_name and field_name in self.field_locations:
             return self.field_locations[field_name]
         return self.location
+
+
+_NOT_FACTS = frozenset({"location", "field_locations", "owners"})
+
+
+@functools.lru_cache(maxsize=None)
+def fact_names(cls) -> tuple:
+    """The fields of a model class that rule conditions and messages can read."""
+    return tuple(f.name for f in fields(cls) if f.name not in _NOT_FACTS)
 
 
 @dataclass
@@ -91,6 +100,9 @@ class Variant(Resource):
     """Comparable identity of the endpoint's name (see :mod:`auditor.linking`)."""
     variant_name: str | None = None
     variant_key: Any = field(default=None, repr=False)
+    scaling_resource_id: str | None = None
+    """The ResourceId a scalable target of this variant must have (computed by linking; pieces known
+    only at deploy time shown as the expression they come from, ``${Endpoint.EndpointName}``)."""
     kind: str | None = None
     """``real-time``, ``async`` or ``serverless``; ``None`` when it depends on unresolved values."""
     instance_type: str | None = None
@@ -171,6 +183,9 @@ class ScalingPolicy(Resource):
     scale_out_cooldown: int | None = None
     scale_in_cooldown_defaulted: bool = False
     scale_out_cooldown_defaulted: bool = False
+    scale_in_cooldown_text: str | None = None
+    """How messages show the effective cooldown: ``60s``, or ``300s (default)`` when it was not written."""
+    scale_out_cooldown_text: str | None = None
     disable_scale_in: bool | None = None
     metric_problem: str | None = None
     """Why the metric cannot drive this dimension (see SW105), or ``None``."""
@@ -234,10 +249,12 @@ class ResourceModel:
 
 @dataclass
 class Suppression:
-    """An ``ignore`` entry in a resource's ``Metadata.sagewise``."""
+    """An ``ignore`` entry in ``Metadata.sagewise`` of a resource, or of the template (``location.resource`` "")."""
 
     rule: str
     """The id or name the entry names."""
     reason: str | None
     location: Location
     used: bool = False
+    problem: str | None = None
+    """Why the declaration cannot be read as an ignore (reported as SW003); it then suppresses nothing."""

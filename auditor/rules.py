@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+import string
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .model import COLLECTIONS
+from .model import COLLECTIONS, fact_names
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SCHEMA_PATH = Path(__file__).parent / "data" / "rule.schema.json"
@@ -113,7 +114,7 @@ def load_file(path: Path, *, check: bool) -> Rule:
         for item in document.get("checks", ())
     )
     for index, check_ in enumerate(checks):
-        _check_condition(check_, f"{path}: checks.{index}")
+        _check_condition(check_, document.get("params") or {}, f"{path}: checks.{index}")
     return Rule(
         id=document["id"],
         name=document["name"],
@@ -128,10 +129,7 @@ def load_file(path: Path, *, check: bool) -> Rule:
     )
 
 
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _check_condition(check: Check, where: str) -> None:
+def _check_condition(check: Check, params: dict, where: str) -> None:
     """Catch at load time what JMESPath would only report while evaluating (or never)."""
     import jmespath
     from jmespath.exceptions import JMESPathError
@@ -147,12 +145,48 @@ def _check_condition(check: Check, where: str) -> None:
     for name in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.sub(r"'[^']*'|`[^`]*`", "", check.when)):
         if name not in FUNCTIONS:
             raise RuleError(f"{where}.when: unknown function {name}()")
-    known = {f.name for f in fields(COLLECTIONS[check.collection])} | {"params"}
-    for name in _FIELD.findall(check.message.replace("${", "$")):
-        if name not in known:
-            raise RuleError(f"{where}.message: {{{name}}} is not a field of {check.collection}")
+    known = set(fact_names(COLLECTIONS[check.collection]))
+    _check_message(check.message, known, params, check.collection, f"{where}.message")
     if check.saves is not None and check.saves not in known:
         raise RuleError(f"{where}.saves: {check.saves} is not a field of {check.collection}")
+
+
+_REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
+
+
+def _check_message(message: str, known: set, params: dict, collection: str, where: str) -> None:
+    """Every ``{...}`` of a message must be a field of the collection or ``{params[name]}`` of a declared
+    parameter, with a format spec that can apply, so formatting never fails while templates are linted."""
+    try:
+        pieces = list(string.Formatter().parse(message.replace("${", "$")))
+    except ValueError as exc:
+        raise RuleError(f"{where}: {exc} (write a literal brace as {{{{ or }}}})") from None
+    for _, reference, spec, conversion in pieces:
+        if reference is None:
+            continue
+        match = _REFERENCE.match(reference)
+        if not match:
+            raise RuleError(f"{where}: {{{reference}}} names no field")
+        name, access = match.groups()
+        if name == "params":
+            parameter = re.fullmatch(r"\[([A-Za-z_][A-Za-z0-9_]*)\]", access)
+            if parameter is None:
+                hint = f" (write {{params[{access[1:]}]}})" if access.startswith(".") else ""
+                raise RuleError(f"{where}: {{{reference}}}: a parameter is written {{params[name]}}{hint}")
+            if parameter.group(1) not in params:
+                declared = ", ".join(sorted(params)) or "none"
+                raise RuleError(f"{where}: {{{reference}}}: no parameter {parameter.group(1)} (declared: {declared})")
+        elif name not in known:
+            raise RuleError(f"{where}: {{{name}}} is not a field of {collection}")
+        elif access:
+            raise RuleError(f"{where}: {{{reference}}}: fields are used whole, as {{{name}}}")
+        if conversion is not None or (spec and "{" in spec):
+            raise RuleError(f"{where}: {{{reference}}}: conversions and nested fields are not supported")
+        if spec:
+            try:
+                format(0, spec)
+            except ValueError:
+                raise RuleError(f"{where}: {{{reference}:{spec}}}: invalid number format") from None
 
 
 def load_rules(extra_dirs=(), *, check_builtin: bool = False) -> list[Rule]:

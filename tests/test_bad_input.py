@@ -100,14 +100,14 @@ CASES = {
         6, ("<<",),
     ),
     # The alias bomb runs in a child process with a timeout (test_alias_bomb_does_not_hang).
-    "binary-file": ("blob.yaml", b"AWSTemplateFormatVersion\x00\x01\x02\xff\xfe" * 64, None, ("binary",)),
+    "binary-file": ("blob.yaml", b'AWSTemplateFormatVersion: "2010-09-09"\x00\x01\x02\xff\xfe' * 64, None,
+                    ("binary",)),
     "not-utf8": (
         "latin1.yaml",
         'AWSTemplateFormatVersion: "2010-09-09"\nDescription: "Caf\xe9 endpoint"\nResources:\n'
         "  Topic:\n    Type: AWS::SNS::Topic\n".encode("latin-1"),
         2, ("UTF-8",),
     ),
-    "empty-file": ("empty.yaml", "", None, ("empty",)),
     "resources-is-a-list": (
         "list.yaml",
         'AWSTemplateFormatVersion: "2010-09-09"\nDescription: x\nResources:\n  - Type: AWS::SNS::Topic\n',

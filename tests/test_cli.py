@@ -207,7 +207,14 @@ def test_explain_by_name_and_with_params(sagewise):
     assert "max_instance_size" in result.stdout
 
 
-@pytest.mark.parametrize("rule", ["SW999", "no-such-rule", "sw101"])
+@pytest.mark.parametrize("rule", ["sw101", " SW101", "Endpoint-Without-Autoscaling"])
+def test_explain_ignores_case_and_spaces(sagewise, rule):
+    result = sagewise("explain", rule)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# SW101 endpoint-without-autoscaling")
+
+
+@pytest.mark.parametrize("rule", ["SW999", "no-such-rule", "SW10"])
 def test_explain_unknown_rule_is_exit_2(sagewise, rule):
     result = sagewise("explain", rule)
     assert result.exit_code == 2

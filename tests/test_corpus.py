@@ -44,11 +44,7 @@ INVALID = {
     "cfn-lint-fixtures/bad/json_parse.json": "line 5",
     # A sequence item `- Key: ...` inside a mapping that is not a sequence: not valid YAML.
     "cfn-lint-fixtures/bad/template.yaml": "line 12",
-    # Zero-byte files: not a template (only an error when the file is named explicitly).
-    "cfn-lint-fixtures/bad/empty_file.yaml": "empty",
-    "cfn-lint-fixtures/empty.yaml": "empty",
 }
-EMPTY = {name for name, why in INVALID.items() if why == "empty"}
 
 
 def _corpus_files(corpus: Path) -> list[Path]:
@@ -85,10 +81,16 @@ def _findings(linted, corpus, name: str) -> set:
     return {(f.rule_id, f.location.line) for f in result.findings if _relative(corpus, f.location.file) == name}
 
 
-# Named files that parse but are neither a template nor a definition: skipped, neither counted nor an error.
+# Named files that are neither a template nor a definition, or a template without any resource: skipped and
+# counted as skipped, never an error (a pre-commit hook names every staged YAML and JSON file).
 NOT_TEMPLATES = (
+    "cfn-lint-fixtures/bad/empty_file.yaml",  # zero bytes
+    "cfn-lint-fixtures/empty.yaml",
     "cfn-lint-fixtures/bad/not_cloudformation.yaml",  # a mapping without Resources
     "cfn-lint-fixtures/bad/string.yaml",  # the scalar "BadTemplate"
+    "cfn-lint-fixtures/bad/resources/cloudformation/stack_nested.yaml",  # Parameters and `Resources: {}`
+    "cfn-lint-fixtures/good/resources/cloudformation/stack_nested.yaml",
+    "cfn-lint-fixtures/good/decode/parsing.json",
     "cfn-lint-fixtures/override_spec/complete.json",  # cfn-lint spec overrides, not templates
     "cfn-lint-fixtures/override_spec/custom.json",
     "cfn-lint-fixtures/override_spec/exclude.json",
@@ -101,6 +103,7 @@ def test_every_corpus_file_is_read(linted, corpus):
     result, files = linted
     assert all((corpus / name).is_file() for name in NOT_TEMPLATES)
     assert result.files == len(files) - len(result.errors) - len(NOT_TEMPLATES)
+    assert result.skipped == len(NOT_TEMPLATES)
 
 
 def test_errors_only_for_files_that_really_are_invalid(linted, corpus):
@@ -118,21 +121,18 @@ def test_corpus_errors_carry_their_line(linted, corpus):
         name = _relative(corpus, error.file)
         if name not in INVALID:
             continue  # reported by test_errors_only_for_files_that_really_are_invalid
-        if name in EMPTY:
-            assert "empty" in error.message
-            continue
         assert INVALID.get(name) == f"line {error.line}", (name, error.line, error.message)
         assert "Traceback" not in error.message
 
 
 def test_directory_walk_reports_the_same_errors(linted, corpus):
-    """Walking the directories reports the same unreadable files as naming them, except the empty ones (a walk
-    skips files that do not look like templates), and the same findings."""
+    """Walking the directories reports the same unreadable files and the same findings as naming every file:
+    named or walked, a file goes through the same gate."""
     directories = [str(corpus / category) for category in CATEGORIES + ("cfn-lint-fixtures",)]
     walked = lint_paths(directories, load_rules())
     named, _ = linted
     assert {_relative(corpus, e.file) for e in walked.errors} == \
-        {_relative(corpus, e.file) for e in named.errors} - EMPTY
+        {_relative(corpus, e.file) for e in named.errors}
     assert sorted((_relative(corpus, f.location.file), f.rule_id, f.location.line) for f in walked.findings) == \
         sorted((_relative(corpus, f.location.file), f.rule_id, f.location.line) for f in named.findings)
 

@@ -27,7 +27,7 @@ def fixture_cases():
 
 
 def findings_of(rule_id: str, path: Path):
-    model = read_model(path, explicit=True)
+    model = read_model(path)
     assert model is not None, f"{path} is not read as a template or definition"
     return [f for f in engine.evaluate(model, list(RULES.values())) if f.rule_id == rule_id]
 

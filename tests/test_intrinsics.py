@@ -353,5 +353,5 @@ def test_known_and_unknown():
     name = Token("param", "Name")
     assert has_unknown(UNKNOWN) and has_unknown(Text(("a", UNKNOWN)))
     assert not has_unknown(name) and not has_unknown("x") and not has_unknown(Text(("a", name)))
-    assert str(UNKNOWN) == "${?}"
+    assert str(UNKNOWN) == "<unresolved>"
     assert str(Token("getatt", "Ep", "EndpointName")) == "${Ep.EndpointName}"

@@ -245,7 +245,7 @@ def test_sarif_uri_is_a_valid_uri_reference(tmp_path, monkeypatch, sagewise):
 # -- text ---------------------------------------------------------------------------------------------------
 
 TEXT_FINDING = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<rule>SW\d{3}) "
-                          r"\[(?P<severity>error|warning|info)\] (?P<message>\S.*)$")
+                          r"\[(?P<severity>error|warning|info)\] (?P<resource>\w+): (?P<message>\S.*)$")
 
 
 def test_text_lines(project, sagewise):
@@ -258,8 +258,9 @@ def test_text_lines(project, sagewise):
     for line, finding in zip(finding_lines, report["findings"]):
         match = TEXT_FINDING.match(line)
         assert match["file"] == "template.yaml"
-        assert (match["rule"], int(match["line"]), int(match["column"]), match["severity"], match["message"]) == (
-            finding["rule_id"], finding["line"], finding["column"], finding["severity"], finding["message"])
+        assert (match["rule"], int(match["line"]), int(match["column"]), match["severity"], match["resource"],
+                match["message"]) == (finding["rule_id"], finding["line"], finding["column"], finding["severity"],
+                                      finding["resource"], finding["message"])
     assert "broken.yaml:4:" in result.stdout and ": error: " in result.stdout
     assert re.match(r"Found \d+ findings", lines[-1]) and "1 input could not be read" in lines[-1]
     assert "\x1b[" not in result.stdout  # no colour when not a terminal
@@ -267,7 +268,7 @@ def test_text_lines(project, sagewise):
 
 def test_text_sw101_line_format(project, sagewise):
     stdout = sagewise("lint", "template.yaml", "--select", "SW101", "--isolated").stdout
-    assert stdout.splitlines()[0].startswith("template.yaml:7:11: SW101 [warning] Variant AllTraffic")
+    assert stdout.splitlines()[0].startswith("template.yaml:7:11: SW101 [warning] Config: Variant AllTraffic")
 
 
 def test_text_clean_run(tmp_path, monkeypatch, sagewise):

@@ -49,7 +49,7 @@ def test_every_template_source_a_rule_claims_has_a_bad_fixture(rule):
     for path in folder.iterdir():
         if path.name == "expected.yaml":
             continue
-        model = read_model(path, explicit=True)
+        model = read_model(path)
         seen |= {f.source for f in engine.evaluate(model, [rule])}
     claimed = set(rule.sources) - {"aws"}
     assert claimed <= seen, f"{rule.id}: no bad fixture for {sorted(claimed - seen)}"

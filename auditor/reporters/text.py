@@ -13,6 +13,11 @@ def where(location) -> str:
     return location.resource or location.scope
 
 
+def _owner(location) -> str:
+    """The logical ID a template finding belongs to (where an ignore of it goes), before its message."""
+    return f"{location.resource}: " if location.file and location.resource else ""
+
+
 def render(report) -> str:
     color = report.color
     lines = []
@@ -20,7 +25,7 @@ def render(report) -> str:
         place = click.style(where(finding.location), bold=True) if color else where(finding.location)
         rule = click.style(finding.rule_id, fg=_SEVERITY_COLOR[finding.severity], bold=True) if color \
             else finding.rule_id
-        line = f"{place}: {rule} [{finding.severity}] {finding.message}"
+        line = f"{place}: {rule} [{finding.severity}] {_owner(finding.location)}{finding.message}"
         if finding.monthly_savings_usd:
             line += f" (saves ~${finding.monthly_savings_usd:,.0f}/month)"
         elif finding.monthly_cost_usd:
@@ -39,9 +44,12 @@ def render(report) -> str:
 
 def _closing_line(report) -> str:
     summary = report.summary()
-    read = ", ".join(f"{count} {name if count != 1 else name.rstrip('s')}"
-                     for name, count in report.counts.items() if isinstance(count, int))
-    read = f" ({read} checked)" if read else ""
+    checked = ", ".join(f"{count} {name if count != 1 else name.rstrip('s')}"
+                        for name, count in report.counts.items() if isinstance(count, int) and name != "skipped")
+    read = f"{checked} checked" if checked else ""
+    if report.counts.get("skipped"):
+        read += f", {report.counts['skipped']} skipped as not templates"
+    read = f" ({read})" if read else ""
     if not report.findings:
         text = f"No findings{read}." if report.errors else f"All checks passed!{read}"
     else:

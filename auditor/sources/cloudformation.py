@@ -20,10 +20,9 @@ from ..model import (
     ResourceModel,
     ScalableTarget,
     ScalingPolicy,
-    Suppression,
     Variant,
 )
-from . import pipelines, stepfunctions
+from . import pipelines, stepfunctions, suppressions
 from .intrinsics import Resolver, Text, Token, has_unknown, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
@@ -120,6 +119,13 @@ class _TemplateReader:
         """The comparable identity of a resource's name: what ``!GetAtt Resource.<name_property>`` gives."""
         return self.resolver.get_att(logical_id, name_property)
 
+    @staticmethod
+    def name_shown(logical_id: str, name_key) -> str | None:
+        """How messages name a resource: its name, or its logical ID when CloudFormation generates the name."""
+        if isinstance(name_key, Token) and name_key.kind == "getatt" and name_key.name == logical_id:
+            return logical_id
+        return _display(name_key)
+
     # -- reading ------------------------------------------------------------------------------
 
     def read(self) -> ResourceModel:
@@ -180,12 +186,13 @@ class _TemplateReader:
         for logical_id, properties in self.of_type("AWS::SageMaker::Endpoint"):
             config_key = self.value(properties.get("EndpointConfigName"))
             name_key = self.name_key(logical_id, "EndpointName")
-            display = _display(name_key)
+            display = self.name_shown(logical_id, name_key)
             configs = self.configs.get(config_key, []) if not has_unknown(config_key) else []
             kinds = set()
             for config_id, config in configs:
                 self.used_configs.add(config_id)
-                kinds.add(self.read_variants(config_id, config, endpoint_key=name_key, endpoint=display))
+                kinds.add(self.read_variants(config_id, config, endpoint_key=name_key, endpoint=display,
+                                             endpoint_id=logical_id))
             self.model.endpoints.append(Endpoint(
                 source=SOURCE,
                 location=self.resource_location(logical_id),
@@ -199,8 +206,13 @@ class _TemplateReader:
                 if config_id not in self.used_configs:
                     self.read_variants(config_id, config, endpoint_key=None, endpoint=None)
 
-    def read_variants(self, config_id: str, config: dict, *, endpoint_key, endpoint) -> str | None:
-        """Variants of one endpoint config (scenario); returns the endpoint kind the config gives."""
+    def read_variants(self, config_id: str, config: dict, *, endpoint_key, endpoint,
+                      endpoint_id: str | None = None) -> str | None:
+        """Variants of one endpoint config (scenario); returns the endpoint kind the config gives.
+
+        ``endpoint_id`` is the logical ID of the endpoint serving them: an ignore of a variant's
+        finding may be declared there as well as on the config.
+        """
         variants = config.get("ProductionVariants")
         is_async = "AsyncInferenceConfig" in config
         if not isinstance(variants, list):
@@ -229,6 +241,7 @@ class _TemplateReader:
                 source=SOURCE,
                 location=location,
                 field_locations=field_locations,
+                owners=(endpoint_id,) if endpoint_id else (),
                 endpoint=endpoint,
                 endpoint_key=endpoint_key,
                 variant_name=display_name,
@@ -455,28 +468,10 @@ class _TemplateReader:
     # -- suppressions ---------------------------------------------------------------------------
 
     def read_suppressions(self):
+        location = suppressions.locator(self.scope, self.file, self.document)
+        self.model.suppressions.extend(suppressions.read(self.document, [], location))
         for logical_id, resource in self.resources.items():
-            metadata = resource.get("Metadata") if isinstance(resource, dict) else None
-            settings = metadata.get("sagewise") if isinstance(metadata, dict) else None
-            entries = settings.get("ignore") if isinstance(settings, dict) else None
-            if not isinstance(entries, list):
-                continue
-            for index, entry in enumerate(entries):
-                if isinstance(entry, str):
-                    rule, reason = entry, None
-                elif isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                    rule = entry["id"]
-                    reason = entry.get("reason") if isinstance(entry.get("reason"), str) and \
-                        entry["reason"].strip() else None
-                else:
-                    continue
-                line, column = locate(self.document, ["Resources", logical_id, "Metadata", "sagewise", "ignore", index])
-                self.model.suppressions.append(Suppression(
-                    rule=rule,
-                    reason=reason,
-                    location=Location(self.scope, logical_id, f"Metadata.sagewise.ignore[{rule}]", line, column,
-                                      file=self.file),
-                ))
+            self.model.suppressions.extend(suppressions.read(resource, ["Resources", logical_id], location))
 
 
 class _Resolved:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
-from .loader import Mapping, Sequence
+from .loader import DocumentError, Mapping, Sequence, locate
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Token:
         if self.kind == "getatt":
             return "${%s.%s}" % (self.name, self.attribute)
         if self.kind == "unknown":
-            return "${?}"
+            return "<unresolved>"
         return "${%s}" % self.name
 
 
@@ -57,15 +57,24 @@ class Text:
         return tuple(part for part in self.parts if isinstance(part, Token))
 
 
+MAX_RESOLVED_LENGTH = 4096
+"""A built string longer than this is UNKNOWN: no name or identifier is that long, and doubling
+``Fn::Join``s over a chain of resources would otherwise build strings of gigabytes."""
+
+
 def text(parts) -> str | Text | Token:
     """Normalise a list of pieces: merge adjacent literals; a single piece stands for itself."""
     merged: list = []
+    length = 0
     for part in parts:
         if isinstance(part, Text):
             pieces = part.parts
         else:
             pieces = (part,)
         for piece in pieces:
+            length += len(piece) if isinstance(piece, str) else len(str(piece))
+            if length > MAX_RESOLVED_LENGTH:
+                return UNKNOWN
             if isinstance(piece, str) and merged and isinstance(merged[-1], str):
                 merged[-1] += piece
             elif piece != "":
@@ -133,18 +142,32 @@ ARN_REFS = {
 
 SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 MAX_CONDITION_COMBINATIONS = 16
+MAX_ATTRIBUTE_DEPTH = 64
+"""Attributes derived from attributes deeper than this are UNKNOWN (no recursion past Python's limit)."""
+
+
+class CircularReference(DocumentError):
+    """Resources whose names are built from each other: CloudFormation refuses the template too."""
 
 
 class Resolver:
-    """Resolves intrinsic functions against one template's Parameters, Mappings and Resources."""
+    """Resolves intrinsic functions against one template's Parameters, Mappings and Resources.
+
+    A resource attribute is resolved once and remembered, so a value built from other resources'
+    names costs linear time however often each is used; a name that depends on itself is a
+    :class:`CircularReference` naming the resources in the cycle.
+    """
 
     def __init__(self, template: dict):
+        self.template = template
         parameters = template.get("Parameters")
         self.parameters = parameters if isinstance(parameters, dict) else {}
         mappings = template.get("Mappings")
         self.mappings = mappings if isinstance(mappings, dict) else {}
         resources = template.get("Resources")
         self.resources = resources if isinstance(resources, dict) else {}
+        self._attributes: dict = {}
+        self._resolving: list = []
 
     def resource_type(self, logical_id: str) -> str | None:
         resource = self.resources.get(logical_id)
@@ -181,6 +204,22 @@ class Resolver:
     def get_att(self, logical_id, attribute):
         if not isinstance(logical_id, str) or not isinstance(attribute, str):
             return UNKNOWN
+        key = (logical_id, attribute)
+        if key in self._attributes:
+            return self._attributes[key]
+        if key in self._resolving:
+            self._circular(key)
+        if len(self._resolving) >= MAX_ATTRIBUTE_DEPTH:
+            return UNKNOWN
+        self._resolving.append(key)
+        try:
+            value = self._attribute(logical_id, attribute)
+        finally:
+            self._resolving.pop()
+        self._attributes[key] = value
+        return value
+
+    def _attribute(self, logical_id: str, attribute: str):
         resource = self.resources.get(logical_id)
         if not isinstance(resource, dict):
             return UNKNOWN
@@ -192,6 +231,11 @@ class Resolver:
                 return value
         # Unset or unresolvable: the attribute itself is the identity, the same wherever it is used.
         return Token("getatt", logical_id, attribute)
+
+    def _circular(self, key: tuple):
+        cycle = [logical_id for logical_id, _ in self._resolving[self._resolving.index(key):]] + [key[0]]
+        line, column = locate(self.template, ["Resources", cycle[0]])
+        raise CircularReference(f"circular reference: {' -> '.join(cycle)}", line, column)
 
     # -- evaluation ---------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class _PositionDecoder(json.JSONDecoder):
         self.depth = 0
         self.parse_object = self._object
         self.parse_array = self._array
+        self.parse_constant = _refuse_constant
+        self.parse_int = _integer
         self.scan_once = json.scanner.py_make_scanner(self)
 
     def position(self, index: int) -> tuple[int, int]:
@@ -69,6 +71,8 @@ class _PositionDecoder(json.JSONDecoder):
                 value, index = scan_once(text, index)
             except StopIteration as stop:
                 raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+            except _Refused as refused:
+                raise DocumentError(str(refused), value_line, value_column) from None
             if key in result:
                 raise DocumentError(f'duplicate key "{key}" (first defined at line {result.marks[key].line})',
                                     key_line, key_column)
@@ -99,6 +103,8 @@ class _PositionDecoder(json.JSONDecoder):
                 value, index = scan_once(text, index)
             except StopIteration as stop:
                 raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+            except _Refused as refused:
+                raise DocumentError(str(refused), line, column) from None
             result.append(value)
             result.marks.append(Mark(line, column, line, column))
             index = self._skip(text, index)
@@ -112,6 +118,21 @@ class _PositionDecoder(json.JSONDecoder):
             index = self._skip(text, index)
 
 
+class _Refused(ValueError):
+    """A value the standard scanner accepts and CloudFormation does not; the caller adds its position."""
+
+
+def _refuse_constant(name: str):
+    raise _Refused(f"invalid JSON: {name} is not a JSON number (CloudFormation rejects it)")
+
+
+def _integer(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # longer than sys.get_int_max_str_digits()
+        raise _Refused(f"integer with {len(digits.lstrip('-'))} digits is too long to be a value") from None
+
+
 def parse_json(text: str):
     """Parse JSON text; errors are :class:`DocumentError` with the line and column."""
     if not text.strip():
@@ -121,3 +142,5 @@ def parse_json(text: str):
         return decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except _Refused as refused:  # the document is a bare scalar
+        raise DocumentError(str(refused), 1, 1) from None

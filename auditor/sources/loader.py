@@ -12,6 +12,7 @@ CloudFormation parser would reject, and anything that could make us hang or exha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -202,6 +203,16 @@ class _TemplateLoader(_BaseLoader):
         result.marks[name] = Mark(result.line, result.column, result.line, result.column, block)
         return result
 
+    def construct_checked_int(self, node):
+        try:
+            return self.construct_yaml_int(node)
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+            raise DocumentError(
+                f"integer with {len(node.value)} digits is too long to be a value",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            ) from None
+
     def construct_unsupported(self, node):
         raise DocumentError(
             f"YAML type {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported in CloudFormation templates",
@@ -224,6 +235,7 @@ for _tag in INTRINSIC_TAGS:
 for _name in UNSUPPORTED_STANDARD_TAGS:
     _TemplateLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _TemplateLoader.construct_unsupported)
 _TemplateLoader.add_constructor(None, _TemplateLoader.construct_unknown_tag)
+_TemplateLoader.add_constructor("tag:yaml.org,2002:int", _TemplateLoader.construct_checked_int)
 # Timestamps stay strings: CloudFormation passes dates through as text.
 _TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
 
@@ -231,11 +243,15 @@ _TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.const
 def _check_depth(text: str) -> None:
     """Refuse absurd nesting before libyaml's recursive composer overflows the C stack (a segfault).
 
-    Nesting needs a bracket, a dash or a column of indentation per level, so most files are
-    cleared by counting; only the rest are walked as an event stream, which is not recursive.
+    In block style every level of nesting starts at least one column further right than its parent
+    (a sequence under a key shares the key's column, but its items' content then starts two to the
+    right), and in flow style it needs a bracket. So twice the widest run of indentation and
+    indicators at a line start, plus the deepest bracket nesting, bounds the depth; only a file
+    whose bound is too high (rare: a deeply indented block scalar suffices) is walked as an event
+    stream, which is exact and not recursive but costs as much as a second parse.
     """
-    longest_line = max(map(len, text.splitlines()), default=0)
-    if text.count("[") + text.count("{") + text.count("-") + longest_line < 3000:
+    indentation = max((len(match.group()) for match in _LINE_PREFIX.finditer(text)), default=0)
+    if 2 * (indentation + 1) + _bracket_depth(text) <= MAX_DEPTH:
         return
     depth = 0
     try:
@@ -252,6 +268,22 @@ def _check_depth(text: str) -> None:
                 depth -= 1
     except yaml.YAMLError:
         return  # the real parse reports it, with its position
+
+
+_LINE_PREFIX = re.compile(r"^[ ?:-]+", re.MULTILINE)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of brackets (those inside strings included: an overestimate is safe)."""
+    depth = deepest = 0
+    for bracket in _NOT_BRACKETS.sub("", text):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def decode(data: bytes) -> str:
