@@ -88,6 +88,9 @@ class Endpoint(Resource):
     monthly_cost_usd: float | None = None
     monthly_savings_usd: float | None = None
     """What deleting the endpoint would save: its whole instance cost (the fix SW303 proposes)."""
+    judged: bool = True
+    """False for a live endpoint that is not serving (``Failed``, ``Creating``, ``Deleting``,
+    ``OutOfService``): it is counted, but rules on scaling and cost skip it. Templates leave it True."""
 
 
 @dataclass
@@ -118,6 +121,10 @@ class Variant(Resource):
     """Order of the instance size within its family (large=2, xlarge=4, 2xlarge=8...)."""
     managed_instance_scaling: bool = False
     hosts_inference_components: bool = False
+    shadow: bool = False
+    """A shadow variant (``ShadowProductionVariants``): it gets a copy of the traffic and bills like any other."""
+    judged: bool = True
+    """False when its endpoint is not serving (see ``Endpoint.judged``)."""
     images: list = field(default_factory=list)
     cpu_only_image: bool | None = None
     """True when every container image is known and CPU-only; ``None`` when any image is unknown."""
@@ -141,6 +148,15 @@ class InferenceComponent(Resource):
     endpoint: str | None = None
     variant_name: str | None = None
     has_scalable_target: bool | None = None
+    status: str | None = None
+    copy_count: int | None = None
+    """Live only: copies the component runs now (``RuntimeConfig.CurrentCopyCount``)."""
+    invocations: float | None = None
+    """Live only: invocations of the component over the lookback window (``None`` when not read)."""
+    lookback_days: int | None = None
+    age_days: float | None = None
+    judged: bool = True
+    """False when the component or its endpoint is not serving (see ``Endpoint.judged``)."""
 
 
 @dataclass
