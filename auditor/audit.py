@@ -1,45 +1,70 @@
-"""``sagewise audit``: the rule set over live accounts, read-only, one scope's failure isolated.
+"""``sagewise audit``: the rule set over live accounts, read-only, every failure contained.
 
-The run has two phases on one bounded thread pool. First each account is opened: its boto3
-session (the caller's, or an assumed role), the regions to read, and one set of clients per region.
-Then every account x region scope is collected by :mod:`auditor.sources.aws` into the normalized
-model, and the merged model is evaluated by :mod:`auditor.engine` from the same rule files as lint.
+The run reads the caller's identity once, lists the accounts to audit, and then works through
+them on one bounded thread pool: an account is *opened* (its role assumed, its regions listed, its
+clients created) only when a worker is free for it, and its account x region scopes are queued
+ahead of the next account. So a long organization audit assumes each role just before that
+account's scopes run, and the assumed credentials refresh themselves (botocore's refreshable
+credentials) when an account takes longer than its session. Each scope is collected by
+:mod:`auditor.sources.aws` into the normalized model, and the merged model is evaluated by
+:mod:`auditor.engine` from the same rule files as lint.
 
-A scope that cannot be read (access denied, a disabled opt-in region, a role that cannot be
-assumed, expired credentials) becomes one :class:`~auditor.findings.InputError` with its account and
-region, and the other scopes still complete. Throttling is botocore's job: standard retry mode with
-a configurable number of attempts. Every API call goes through :class:`CallRecorder`, which counts
-it for ``--stats`` and refuses any operation that is not a read.
+Whatever fails (access denied, a disabled opt-in region, a role that cannot be assumed, expired
+credentials, a proxy answering HTML, a timeout, a response missing a field) becomes one
+:class:`~auditor.findings.InputError` with its account and region, and the other scopes complete.
+Throttling is botocore's job: standard retry mode with a configurable number of attempts.
+
+Every client the audit creates is guarded by :class:`CallRecorder`: it counts each call for
+``--stats``, refuses any operation that is not in :data:`auditor.iam.AUDIT_ACTIONS` before a
+request is built, and stops every scope at its next call once the audit is cancelled (Ctrl-C).
+The guard is on the audit's clients only: botocore's own credential clients (web identity, SSO)
+must be free to call ``AssumeRoleWithWebIdentity`` or ``CreateToken``.
 
 This module imports boto3; the lint path never imports it.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import boto3
+import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+)
+from botocore.exceptions import ClientError, ProfileNotFound
 
-from . import engine, rightsizing
+from . import engine, faults, iam, rightsizing
+from .faults import explain
 from .findings import InputError
 from .model import ResourceModel
 from .rules import load_rules
 from .sources import aws
 
-ROLE_SESSION_NAME = "sagewise-audit"
-CONTROL_REGION = "us-east-1"
-"""Where account-level calls go (STS, Organizations, region listing) when no region is given."""
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
+"""Seconds. botocore's defaults (60 s each, five attempts) let an endpoint that accepts and never
+answers hold a scope for five minutes; AWS answers a read in well under a second."""
+STS_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+"""Where account-level calls (STS, Organizations, region listing) go when no region is configured,
+per partition. Credentials of one partition are unknown in the others, so without a region the
+caller's identity is asked of each in turn."""
 NO_CREDENTIALS = (
     "no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
     "or run where an instance or container role is available"
 )
+NOTHING_AUDITED = "nothing was audited: no account and region was left to read (see --account and --exclude-account)"
+_UNKNOWN_CREDENTIALS = frozenset({"InvalidClientTokenId", "UnrecognizedClientException"})
 
 
 @dataclass
@@ -51,12 +76,20 @@ class AuditOptions:
     """Every region enabled for each account (where SageMaker exists)."""
     accounts: tuple = ()
     """Accounts reached through ``role_name``; empty: the caller's account."""
+    exclude_accounts: tuple = ()
     role_name: str | None = None
+    external_id: str | None = None
+    role_session_name: str = iam.DEFAULT_ROLE_SESSION_NAME
+    duration_seconds: int | None = None
+    """Of each assumed-role session (STS's default, one hour, when ``None``); sessions refresh anyway."""
     organization: bool = False
-    """Every ACTIVE account of the caller's organization, through ``role_name``."""
+    """Every ACTIVE account of the caller's organization: the caller's own with its credentials, the rest
+    through ``role_name``."""
     jobs: int = 4
     max_attempts: int = 5
     """Attempts per API call, the first included (botocore standard retry mode)."""
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
     training_days: int = 14
     progress: bool = False
 
@@ -66,61 +99,92 @@ class AuditResult:
     findings: list
     errors: list
     stats: dict
+    warnings: list = field(default_factory=list)
+    """One line each, with the account and region they concern (``account/region: ...``)."""
 
 
 class AuditError(Exception):
-    """The audit cannot start at all (no credentials, no region, unknown profile); one line."""
+    """The audit cannot start at all (no credentials, no region, unknown profile, bad options); one line."""
 
 
 class ReadOnlyViolation(Exception):
-    """Something tried to call an operation that could change an account."""
+    """Something tried to call an operation that the audit does not make (it could change an account)."""
+
+
+class AuditCancelled(BaseException):
+    """The audit was cancelled (Ctrl-C): raised in every scope at its next API call.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no handler meant for failures contains it.
+    """
 
 
 class CallRecorder:
-    """Counts every API call by IAM action, and refuses any call that is not a read.
+    """Guards the audit's clients: counts every call, refuses what the audit does not do, stops on cancel.
 
-    Attached to each session before its clients exist (clients copy the session's event hooks
-    when they are created), so no client of the audit can escape it. The guard runs on
+    Attached to each client the audit creates, never to a session: a session's hooks are copied
+    into every client made from it, including those botocore makes to fetch credentials (web
+    identity, SSO), which must call operations the audit itself never does. The guard runs on
     ``provide-client-params``, before a request is even built; the counter on ``before-call``,
     registered first so that it also sees calls that a stub answers.
     """
 
-    READ_PREFIXES = ("Describe", "List", "Get")
-    ALSO_ALLOWED = frozenset({"sts:AssumeRole", "sts:GetCallerIdentity"})
-
     def __init__(self):
         self._lock = threading.Lock()
         self._calls: Counter = Counter()
+        self._cancelled = threading.Event()
 
-    def attach(self, session: boto3.Session) -> boto3.Session:
-        # ``*.*``: botocore runs handlers of more specific event names first; a stub's is ``before-call.*.*``.
-        session.events.register_first("provide-client-params.*.*", self._refuse_writes)
-        session.events.register_first("before-call.*.*", self._count)
-        return session
+    def attach(self, client):
+        events = client.meta.events
+        events.register_first("provide-client-params.*.*", self._refuse)
+        events.register_first("before-call.*.*", self._count)
+        events.register_first("before-parse.*.*", self._refuse_non_aws_answers)
+        events.register("after-call-error.*.*", self._name_operation)
+        return client
 
     @property
     def calls(self) -> dict:
-        """IAM action (``sagemaker:ListEndpoints``) -> number of calls, sorted by action."""
+        """IAM action (``sagemaker:Search``) -> number of calls, sorted by action."""
         with self._lock:
             return dict(sorted(self._calls.items()))
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     @staticmethod
     def action(operation_model) -> str:
         return f"{operation_model.service_model.service_name}:{operation_model.name}"
 
-    def _refuse_writes(self, model, **_):
+    def _refuse(self, model, **_):
+        if self._cancelled.is_set():
+            raise AuditCancelled()
         action = self.action(model)
-        if not model.name.startswith(self.READ_PREFIXES) and action not in self.ALSO_ALLOWED:
+        if action not in iam.AUDIT_ACTIONS:
             raise ReadOnlyViolation(f"sagewise audit is read-only and refused to call {action}")
 
     def _count(self, model, **_):
         with self._lock:
             self._calls[self.action(model)] += 1
 
+    @staticmethod
+    def _refuse_non_aws_answers(response_dict, **_):
+        """A 2xx HTML page or empty body is a proxy or a wrong endpoint, which botocore would read as "nothing"."""
+        status, body = response_dict.get("status_code", 0), response_dict.get("body")
+        if not 200 <= status < 300 or not isinstance(body, bytes):
+            return
+        start = body.lstrip()[:15].lower()
+        if not start:
+            raise faults.UnexpectedResponse(f"HTTP {status} with an empty body, which AWS never sends")
+        if start.startswith((b"<!doctype html", b"<html")):
+            raise faults.UnexpectedResponse(f"HTTP {status} with an HTML page instead of an AWS response")
+
+    @staticmethod
+    def _name_operation(exception, event_name, **_):
+        setattr(exception, faults.OPERATION, event_name.rsplit(".", 1)[-1])
+
 
 @dataclass
 class _Account:
-    """An account ready to be read: its session's clients per region, or why it cannot be."""
+    """An account ready to be read: its clients per region, or why it cannot be."""
 
     id: str | None
     clients: dict = field(default_factory=dict)
@@ -133,34 +197,60 @@ class _Account:
 def run_audit(options: AuditOptions, rules: list, params: dict, severities: dict) -> AuditResult:
     """Audit the scopes ``options`` names with ``rules`` (``params``: rule id -> overrides)."""
     started = time.monotonic()
-    recorder = CallRecorder()
+    check_regions(options.regions)
     settings = collect_settings(rules, params, options.training_days)
+    recorder = CallRecorder()
     opener = _AccountOpener(options, recorder)
-    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-        accounts = opener.accounts(pool)
-        errors = [InputError(account.error, account=account.id, region=region)
-                  for account in accounts if account.error for region in account.regions or (None,)]
-        scopes = [(account.id, region, clients) for account in accounts for region, clients in account.clients.items()]
-        model = ResourceModel()
-        progress = _Progress(len(scopes), enabled=options.progress)
-        futures = [pool.submit(_collect_scope, clients, account_id, region, settings)
-                   for account_id, region, clients in scopes]
-        for future in as_completed(futures):
-            scope_model, error = future.result()
-            if error is not None:
-                errors.append(error)
-            else:
-                model.extend(scope_model)
-            progress.advance()
-        progress.close()
-    findings = engine.evaluate(model, rules, params, severities)
+    account_ids, errors = opener.accounts()
+    run = _Run(options, opener, settings)
+    run.errors += errors
+    pool = ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="sagewise-audit")
+    try:
+        run.work_through(pool, account_ids)
+    except BaseException:  # Ctrl-C: queued work is dropped, running scopes stop at their next call
+        recorder.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    if run.scopes == 0 and not run.errors:
+        run.errors.append(InputError(NOTHING_AUDITED))
+    findings = engine.evaluate(run.model, rules, params, severities)
     stats = {
         "api_calls": recorder.calls,
-        "scopes": len(scopes),
+        "scopes": run.scopes,
         "seconds": round(time.monotonic() - started, 3),
-        "endpoints": len(model.endpoints),
+        "endpoints": len(run.model.endpoints),
+        "endpoints_by_status": dict(sorted(Counter(e.status or "unknown" for e in run.model.endpoints).items())),
     }
-    return AuditResult(findings=findings, errors=sorted(errors, key=InputError.sort_key), stats=stats)
+    return AuditResult(findings=findings, errors=sorted(run.errors, key=InputError.sort_key), stats=stats,
+                       warnings=run.warnings)
+
+
+def check_regions(regions) -> None:
+    """Refuse a region botocore does not know, and regions from more than one partition (one set of
+    credentials never spans partitions)."""
+    partitions = set()
+    for region in regions:
+        partition = _partition_of(region)
+        if partition is None:
+            raise AuditError(f"--region {region!r} is not a region that botocore {botocore.__version__} "
+                             "knows to offer SageMaker")
+        partitions.add(partition)
+    if len(partitions) > 1:
+        raise AuditError(f"--region values span partitions ({', '.join(sorted(partitions))}); "
+                         "audit each partition with its own credentials")
+
+
+def _partition_of(region: str) -> str | None:
+    return _sagemaker_regions().get(region)
+
+
+@functools.lru_cache(maxsize=1)
+def _sagemaker_regions() -> dict:
+    """Region -> partition, for every region botocore's partition data says offers SageMaker."""
+    session = botocore.session.get_session()
+    return {region: partition for partition in session.get_available_partitions()
+            for region in session.get_available_regions("sagemaker", partition_name=partition)}
 
 
 def collect_settings(rules: list, params: dict, training_days: int) -> aws.CollectSettings:
@@ -192,131 +282,242 @@ def _rule_params(rule_id: str, rules: list, params: dict) -> dict:
     return {**defaults, **params.get(rule_id, {})}
 
 
+class _Run:
+    """The accounts and scopes of one audit, worked through on a pool, and what they yielded."""
+
+    def __init__(self, options: AuditOptions, opener: _AccountOpener, settings: aws.CollectSettings):
+        self.options = options
+        self.opener = opener
+        self.settings = settings
+        self.model = ResourceModel()
+        self.errors: list[InputError] = []
+        self.warnings: list[str] = []
+        self.scopes = 0
+        self.progress = _Progress(enabled=options.progress)
+
+    def work_through(self, pool: ThreadPoolExecutor, account_ids: list) -> None:
+        """Keep at most ``jobs`` tasks in flight: scopes first, then the next account to open.
+
+        Nothing waits in the pool's queue, so cancelling leaves only the running tasks, and an
+        account's role is assumed just before its scopes run rather than all at the start.
+        """
+        accounts = deque(account_ids)
+        scopes: deque = deque()
+        running: dict = {}
+        while accounts or scopes or running:
+            while len(running) < self.options.jobs and (scopes or accounts):
+                if scopes:
+                    account_id, region, clients = scopes.popleft()
+                    future = pool.submit(_collect_scope, clients, account_id, region, self.settings)
+                    running[future] = (account_id, region)
+                else:
+                    running[pool.submit(self.opener.open, accounts.popleft())] = None
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                scope = running.pop(future)
+                if scope is None:
+                    scopes.extend(self._opened(future.result()))
+                else:
+                    self._collected(scope, *future.result())
+        self.progress.close()
+
+    def _opened(self, account: _Account) -> list:
+        if account.error:
+            self.errors += [InputError(account.error, account=account.id, region=region)
+                            for region in account.regions or (None,)]
+        self.scopes += len(account.clients)
+        self.progress.add(len(account.clients))
+        return [(account.id, region, clients) for region, clients in account.clients.items()]
+
+    def _collected(self, scope: tuple, collected: aws.Collected | None, error: InputError | None) -> None:
+        account_id, region = scope
+        if error is not None:
+            self.errors.append(error)
+        else:
+            self.model.extend(collected.model)
+            self.errors += [InputError(message, account=account_id, region=region) for message in collected.errors]
+            self.warnings += [f"{account_id}/{region}: {message}" for message in collected.warnings]
+        self.progress.advance()
+
+
 def _collect_scope(clients: aws.RegionClients, account_id: str, region: str,
-                   settings: aws.CollectSettings) -> tuple[ResourceModel | None, InputError | None]:
+                   settings: aws.CollectSettings) -> tuple[aws.Collected | None, InputError | None]:
     try:
         return aws.collect(clients, account_id, region, settings), None
-    except (ClientError, BotoCoreError) as exc:
+    except Exception as exc:
         return None, InputError(explain(exc), account=account_id, region=region)
 
 
+class _SingleCredentials(CredentialProvider):
+    """A credential chain of one link: the refreshable assumed-role credentials of one account."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials):
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self):
+        return self._credentials
+
+
 class _AccountOpener:
-    """Sessions, regions and clients for every account the options name."""
+    """The caller's session, the accounts to audit, and each account's clients when its turn comes."""
 
     def __init__(self, options: AuditOptions, recorder: CallRecorder):
         self.options = options
         self.recorder = recorder
         # total_max_attempts counts the first attempt too (botocore's max_attempts counts only retries).
         self.config = Config(retries={"mode": "standard", "total_max_attempts": options.max_attempts},
+                             connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
                              user_agent_extra="sagewise-audit")
         try:
-            self.base = recorder.attach(boto3.Session(profile_name=options.profile))
+            self.base = boto3.Session(profile_name=options.profile)
         except ProfileNotFound as exc:
             raise AuditError(str(exc)) from None
         if self.base.get_credentials() is None:
             raise AuditError(NO_CREDENTIALS)
-        self.home_region = (options.regions[0] if options.regions else None) or self.base.region_name
-        if self.home_region is None and not options.all_regions:
+        self._base_lock = threading.Lock()
+        """boto3 sessions are not thread-safe; the base one makes clients for several accounts' refreshes."""
+        configured = (options.regions[0] if options.regions else None) or self.base.region_name
+        if configured is None and not options.all_regions:
             raise AuditError("no AWS region: pass --region or --all-regions, or set AWS_REGION")
-        self.home_region = self.home_region or CONTROL_REGION
+        audited = configured is not None and not (options.regions or options.all_regions)
+        if audited and _partition_of(configured) is None:
+            raise AuditError(f"the session's region {configured!r} (AWS_REGION, AWS_DEFAULT_REGION or the "
+                             "profile's region) is not a region where SageMaker is offered")
+        self.configured_region = configured
+        self.control_region = configured or STS_REGIONS["aws"]
+        self.caller: str | None = None
+        self.partition = "aws"
 
-    def accounts(self, pool: ThreadPoolExecutor) -> list[_Account]:
-        """Open every account (in parallel); what fails is returned as an account with an error."""
-        sts = self.base.client("sts", region_name=self.home_region, config=self.config)
+    def accounts(self) -> tuple[list, list]:
+        """The account IDs to audit, and errors (the caller's identity or the organization unreadable)."""
         try:
-            identity = sts.get_caller_identity()
-        except (ClientError, BotoCoreError) as exc:
-            return [_Account(None, error=explain(exc), regions=tuple(self.options.regions))]
-        partition = identity["Arn"].split(":")[1]
+            identity = self._caller_identity()
+        except Exception as exc:
+            return [], [InputError(explain(exc), region=region) for region in self.options.regions or (None,)]
+        self.caller = identity["Account"]
+        self.partition = identity["Arn"].split(":")[1]
         if not (self.options.accounts or self.options.organization):
-            return [self._open(self.base, identity["Account"], partition)]
-        account_ids = list(self.options.accounts)
-        unlisted = []
-        if self.options.organization:
+            ids, errors = [self.caller], []
+        else:
+            ids, errors = list(dict.fromkeys(self.options.accounts)), []
+            if self.options.organization:
+                try:
+                    ids += [a for a in self._organization_accounts() if a not in ids]
+                except Exception as exc:
+                    errors.append(InputError(f"cannot list the organization's accounts: {explain(exc)}"))
+        excluded = set(self.options.exclude_accounts)
+        return [account for account in ids if account not in excluded], errors
+
+    def _caller_identity(self) -> dict:
+        """GetCallerIdentity in the configured region, or else in each partition's STS region in turn."""
+        regions = [self.configured_region] if self.configured_region else list(STS_REGIONS.values())
+        for region in regions[:-1]:
             try:
-                account_ids += [a for a in self._organization_accounts() if a not in account_ids]
-            except (ClientError, BotoCoreError) as exc:
-                unlisted.append(_Account(None, error=f"cannot list the organization's accounts: {explain(exc)}"))
-        return unlisted + list(pool.map(lambda account_id: self._assume(sts, account_id, partition), account_ids))
+                return self._identity_in(region)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _UNKNOWN_CREDENTIALS:
+                    raise
+        return self._identity_in(regions[-1])
+
+    def _identity_in(self, region: str) -> dict:
+        identity = self._client(self.base, "sts", region).get_caller_identity()
+        self.control_region = region
+        return identity
 
     def _organization_accounts(self) -> list[str]:
-        organizations = self.base.client("organizations", region_name=self.home_region, config=self.config)
+        organizations = self._client(self.base, "organizations", self.control_region)
         return [account["Id"]
                 for page in organizations.get_paginator("list_accounts").paginate()
                 for account in page["Accounts"]
                 if (account.get("State") or account.get("Status")) == "ACTIVE"]
 
-    def _assume(self, sts, account_id: str, partition: str) -> _Account:
-        role_arn = f"arn:{partition}:iam::{account_id}:role/{self.options.role_name}"
-        try:
-            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
-        except (ClientError, BotoCoreError) as exc:
-            return _Account(account_id, error=f"cannot assume {role_arn}: {explain(exc)}",
-                            regions=tuple(self.options.regions))
-        session = self.recorder.attach(boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self.home_region,
-        ))
-        return self._open(session, account_id, partition)
-
-    def _open(self, session: boto3.Session, account_id: str, partition: str) -> _Account:
+    def open(self, account_id: str) -> _Account:
+        """The account's session (the caller's own, or its role assumed now), regions and clients."""
+        if account_id == self.caller:
+            session = self.base
+        else:
+            role_arn = f"arn:{self.partition}:iam::{account_id}:role/{self.options.role_name}"
+            try:
+                session = self._assumed_session(role_arn)
+                session.get_credentials().get_frozen_credentials()  # assume now: a refusal fails the account
+            except AuditCancelled:
+                raise
+            except Exception as exc:
+                return _Account(account_id, error=f"cannot assume {role_arn}: {explain(exc)}",
+                                regions=tuple(self.options.regions))
         try:
             regions = self.options.regions or (
-                self._enabled_regions(session, partition) if self.options.all_regions else (self.home_region,))
-        except (ClientError, BotoCoreError) as exc:
+                self._enabled_regions(session) if self.options.all_regions else (self.control_region,))
+            clients = {
+                region: aws.RegionClients(
+                    sagemaker=self._client(session, "sagemaker", region),
+                    autoscaling=self._client(session, "application-autoscaling", region),
+                    cloudwatch=self._client(session, "cloudwatch", region),
+                )
+                for region in dict.fromkeys(regions)
+            }
+        except AuditCancelled:
+            raise
+        except Exception as exc:
             return _Account(account_id, error=f"cannot list the account's regions: {explain(exc)}")
-        clients = {
-            region: aws.RegionClients(
-                sagemaker=session.client("sagemaker", region_name=region, config=self.config),
-                autoscaling=session.client("application-autoscaling", region_name=region, config=self.config),
-                cloudwatch=session.client("cloudwatch", region_name=region, config=self.config),
-            )
-            for region in dict.fromkeys(regions)
-        }
         return _Account(account_id, clients=clients)
 
-    def _enabled_regions(self, session: boto3.Session, partition: str) -> list[str]:
+    def _assumed_session(self, role_arn: str) -> boto3.Session:
+        """A session on ``role_arn`` whose credentials are assumed on first use and refreshed before they expire."""
+        extra = {"RoleSessionName": self.options.role_session_name}
+        if self.options.external_id:
+            extra["ExternalId"] = self.options.external_id
+        if self.options.duration_seconds:
+            extra["DurationSeconds"] = self.options.duration_seconds
+        duration = self.options.duration_seconds or 3600
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=lambda service, **credentials: self._client(self.base, service, self.control_region,
+                                                                       **credentials),
+            source_credentials=self.base.get_credentials(),
+            role_arn=role_arn,
+            extra_args=extra,
+            # botocore re-assumes 15 minutes before expiry by default: with a 15-minute session, on every call.
+            expiry_window_seconds=min(900, duration // 4),
+        )
+        credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+        core = botocore.session.Session(profile=self.options.profile)
+        core.register_component("credential_provider", CredentialResolver([_SingleCredentials(credentials)]))
+        return boto3.Session(botocore_session=core, region_name=self.control_region)
+
+    def _client(self, session: boto3.Session, service: str, region: str, **kwargs):
+        if session is self.base:
+            with self._base_lock:
+                client = session.client(service, region_name=region, config=self.config, **kwargs)
+        else:
+            client = session.client(service, region_name=region, config=self.config, **kwargs)
+        return self.recorder.attach(client)
+
+    def _enabled_regions(self, session: boto3.Session) -> list[str]:
         """Regions enabled for the account (EC2 DescribeRegions) that offer SageMaker, sorted."""
-        ec2 = session.client("ec2", region_name=self.home_region, config=self.config)
+        ec2 = self._client(session, "ec2", self.control_region)
         enabled = {region["RegionName"] for region in ec2.describe_regions()["Regions"]}
-        return sorted(enabled & set(session.get_available_regions("sagemaker", partition_name=partition)))
-
-
-_HINTS = {
-    "AccessDenied": "the audit needs the actions in auditor/data/audit-iam-policy.json",
-    "AccessDeniedException": "the audit needs the actions in auditor/data/audit-iam-policy.json",
-    "UnauthorizedOperation": "the audit needs the actions in auditor/data/audit-iam-policy.json",
-    "UnrecognizedClientException": "is this opt-in region enabled for the account?",
-    "InvalidClientTokenId": "is this opt-in region enabled for the account?",
-    "ExpiredToken": "the credentials have expired; refresh them",
-    "ExpiredTokenException": "the credentials have expired; refresh them",
-    "RequestExpired": "the credentials have expired; refresh them",
-}
-
-
-def explain(exc: Exception) -> str:
-    """One line for an API failure: the operation, AWS's error code and message, and a hint."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "Unknown")
-        hint = _HINTS.get(code)
-        text = f"{exc.operation_name}: {code}: {error.get('Message', '').strip()}"
-        return f"{text} ({hint})" if hint else text
-    return str(exc)
+        return sorted(enabled & set(session.get_available_regions("sagemaker", partition_name=self.partition)))
 
 
 class _Progress:
-    """A one-line progress bar over scopes on standard error (only when asked: a terminal)."""
+    """A one-line progress bar over scopes on standard error (only when asked: a terminal).
+
+    Accounts are opened as the audit goes, so the total grows as their regions become known.
+    """
 
     WIDTH = 30
 
-    def __init__(self, total: int, *, enabled: bool, stream=None):
-        self.total = total
+    def __init__(self, *, enabled: bool, stream=None):
+        self.total = 0
         self.done = 0
-        self.enabled = enabled and total > 0
+        self.enabled = enabled
         self.stream = stream or sys.stderr
+
+    def add(self, scopes: int) -> None:
+        self.total += scopes
         self._draw()
 
     def advance(self) -> None:
@@ -324,12 +525,12 @@ class _Progress:
         self._draw()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.total:
             self.stream.write("\r" + " " * (self.WIDTH + 40) + "\r")
             self.stream.flush()
 
     def _draw(self) -> None:
-        if not self.enabled:
+        if not self.enabled or not self.total:
             return
         filled = self.WIDTH * self.done // self.total
         bar = "#" * filled + "." * (self.WIDTH - filled)

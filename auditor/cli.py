@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import click
 
 from . import __version__
 from . import config as configuration
+from . import iam
 from . import rules as rule_files
 from .findings import SEVERITY_RANK
 from .reporters import FORMATS, Report, render
@@ -168,45 +170,85 @@ def lint(paths, output_format, output, exclude, **kwargs):
     run.finish(report, output_format, output)
 
 
+def _matching(pattern: str | None, what: str):
+    """A click callback refusing an empty value, or one that does not match ``pattern``, with one line."""
+
+    def check(ctx, param, value):
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is None:
+                continue
+            if not item.strip() or (pattern and not re.fullmatch(pattern, item)):
+                raise UsageProblem(f"{param.opts[0]} {item!r} is not {what}")
+        return value
+
+    return check
+
+
 @main.command()
 @selection_options
-@click.option("--profile", help="AWS profile to use (default: the standard credential chain).")
-@click.option("--region", "regions", multiple=True, help="Region to audit (repeatable; default: the session's).")
+@click.option("--profile", callback=_matching(None, "a profile name"),
+              help="AWS profile to use (default: the standard credential chain).")
+@click.option("--region", "regions", multiple=True, callback=_matching(r"[a-z0-9-]+", "a region name"),
+              help="Region to audit (repeatable; default: the session's).")
 @click.option("--all-regions", is_flag=True, help="Audit every region enabled for each account.")
-@click.option("--account", "accounts", multiple=True, help="Account to audit through --role-name (repeatable).")
-@click.option("--role-name", help="Role assumed in each account (arn:<partition>:iam::<id>:role/NAME).")
-@click.option("--organization", is_flag=True, help="Audit every active account of the organization (--role-name).")
+@click.option("--account", "accounts", multiple=True, callback=_matching(iam.ACCOUNT_PATTERN, "a 12-digit account ID"),
+              help="Account to audit (repeatable): your own with your credentials, others through --role-name.")
+@click.option("--organization", is_flag=True,
+              help="Audit every active account of the organization (yours with your credentials, the rest "
+                   "through --role-name).")
+@click.option("--exclude-account", "exclude_accounts", multiple=True,
+              callback=_matching(iam.ACCOUNT_PATTERN, "a 12-digit account ID"),
+              help="Account not to audit (repeatable).")
+@click.option("--role-name", callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
+              help="Role assumed in each account (arn:<partition>:iam::<id>:role/NAME).")
+@click.option("--external-id", callback=_matching(iam.EXTERNAL_ID_PATTERN, "an external ID"),
+              help="External ID the role's trust policy requires.")
+@click.option("--role-session-name", default=iam.DEFAULT_ROLE_SESSION_NAME, show_default=True,
+              callback=_matching(iam.ROLE_SESSION_NAME_PATTERN, "a role session name"),
+              help="Session name of each assumed role (shows in CloudTrail).")
+@click.option("--duration-seconds", type=click.IntRange(900, 43200), default=None,
+              help="Length of each assumed-role session [default: 3600]; sessions are refreshed as they expire.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Account x region scopes audited in parallel.")
 @click.option("--max-attempts", type=click.IntRange(1, 20), default=5, show_default=True,
               help="Attempts per API call (botocore standard retry mode).")
+@click.option("--connect-timeout", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True,
+              help="Seconds to wait for a connection to AWS.")
+@click.option("--read-timeout", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
+              help="Seconds to wait for AWS to answer a call (each attempt).")
 @click.option("--training-days", type=click.IntRange(1, 365), default=14, show_default=True,
-              help="How far back to look for spot training jobs.")
+              help="How far back to look for training jobs.")
 @click.option("--stats", is_flag=True, help="Print API call counts and timing to standard error.")
-def audit(output_format, output, profile, regions, all_regions, accounts, role_name, organization, jobs,
-          max_attempts, training_days, stats, **kwargs):
+def audit(output_format, output, stats, **kwargs):
     """Check live SageMaker endpoints, scaling and training jobs (read-only).
 
     Exit status as for lint; an account or region that could not be read is reported in
     `errors` (exit 2) while every other scope is still audited.
     """
-    if (accounts or organization) and not role_name:
+    if (kwargs["accounts"] or kwargs["organization"]) and not kwargs["role_name"]:
         raise UsageProblem("--account and --organization need --role-name")
+    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
+        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
     run = Run(**_run_options(kwargs))
-    from .audit import AuditError, AuditOptions, run_audit
+    try:
+        from .audit import AuditError, AuditOptions, run_audit
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("boto3", "botocore"):
+            raise
+        raise UsageProblem("sagewise audit needs boto3: pip install 'sagewise[aws]'") from None
 
-    options = AuditOptions(
-        profile=profile, regions=tuple(regions), all_regions=all_regions, accounts=tuple(accounts),
-        role_name=role_name, organization=organization, jobs=jobs, max_attempts=max_attempts,
-        training_days=training_days, progress=sys.stderr.isatty(),
-    )
+    options = AuditOptions(**{name: tuple(value) if isinstance(value, tuple) else value
+                              for name, value in kwargs.items()}, progress=sys.stderr.isatty())
     try:
         result = run_audit(options, run.rules, run.params, run.severities)
     except AuditError as exc:
         raise UsageProblem(str(exc)) from None
+    for warning in result.warnings:
+        click.echo(f"sagewise: warning: {warning}", err=True)
     if stats:
         click.echo(json.dumps(result.stats, indent=2, sort_keys=True), err=True)
-    counts = {name: result.stats[name] for name in ("scopes", "endpoints") if name in result.stats}
+    counts = {name: result.stats[name] for name in ("scopes", "endpoints", "endpoints_by_status")
+              if name in result.stats}
     report = Report("audit", result.findings, result.errors, run.rules, counts=counts)
     run.finish(report, output_format, output)
 

@@ -3,8 +3,11 @@
 The scenario is written once and read by several test modules: the rule tests, the read-only/IAM
 tests and the end-to-end test all see the same account. :func:`expected_findings` lists every
 finding the rule files should raise over it, as (rule id, resource, path). Where moto lacks an API
-(inference components), :func:`stub_component_endpoint` and :func:`stub_component_target` give
-botocore Stubbers answering as SageMaker and Application Auto Scaling would.
+or a field (inference components, shadow variants, deployed images, Search paging),
+:func:`stub_component_endpoint`, :func:`stub_component_target` and :func:`search_endpoints` give
+botocore Stubbers answering as SageMaker and Application Auto Scaling would (a Stubber checks every
+request and response against botocore's service model). :class:`Faults` makes chosen requests fail
+the way AWS, a proxy or a broken endpoint would.
 
 moto quirks handled here: its endpoint-config instance list is old (only ml.c5/m5/t2/g4dn/p3-era
 types are accepted), and botocore compresses large PutMetricData bodies, which moto cannot read.
@@ -12,12 +15,17 @@ types are accepted), and botocore compresses large PutMetricData bodies, which m
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlparse
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from moto.sagemaker.models import sagemaker_backends
 
 ACCOUNT = "123456789012"
@@ -26,6 +34,7 @@ VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SKLEARN_CPU_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 CUSTOM_IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
 GPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-gpu-py311"
+IGNORE, REASON = "sagewise:ignore", "sagewise:ignore-reason"
 
 
 def isolate_environment(monkeypatch, folder) -> None:
@@ -63,8 +72,17 @@ def add_model(c: Clients, name: str, image: str = CUSTOM_IMAGE) -> None:
     c.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image})
 
 
+def endpoint_arn(name: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:endpoint/{name}"
+
+
+def _tags(tags: dict | None) -> list:
+    return [{"Key": key, "Value": value} for key, value in (tags or {}).items()]
+
+
 def add_endpoint(c: Clients, name: str, instance_type: str = "ml.m5.large", *, count: int = 1, model: str = "custom",
-                 serverless: bool = False, asynchronous: bool = False, config: str | None = None) -> None:
+                 serverless: bool = False, asynchronous: bool = False, config: str | None = None,
+                 tags: dict | None = None) -> None:
     """An endpoint with one AllTraffic variant (its config named after it unless ``config`` is shared)."""
     config = config or f"{name}-config"
     variant = {"VariantName": "AllTraffic", "ModelName": model}
@@ -77,7 +95,7 @@ def add_endpoint(c: Clients, name: str, instance_type: str = "ml.m5.large", *, c
         c.sagemaker.describe_endpoint_config(EndpointConfigName=config)
     except c.sagemaker.exceptions.ClientError:
         c.sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant], **extra)
-    c.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    c.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config, Tags=_tags(tags))
 
 
 def add_target(c: Clients, resource_id: str, minimum: int = 1, maximum: int = 4) -> None:
@@ -104,11 +122,13 @@ def add_scheduled_action(c: Clients, resource_id: str, name: str) -> None:
                                        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2})
 
 
-def put_daily(c: Clients, endpoint: str, metric: str, value: float, *, days: int = 7,
-              namespace: str = "/aws/sagemaker/Endpoints", now: datetime | None = None) -> None:
-    """One datapoint a day for ``days`` days before ``now``, for the AllTraffic variant of ``endpoint``."""
+def put_daily(c: Clients, endpoint: str | None, metric: str, value: float, *, days: int = 7,
+              namespace: str = "/aws/sagemaker/Endpoints", now: datetime | None = None, variant: str = "AllTraffic",
+              component: str | None = None) -> None:
+    """One datapoint a day for ``days`` days before ``now``, for a variant of ``endpoint`` (or a ``component``)."""
     now = now or datetime.now(timezone.utc)
-    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    dimensions = [{"Name": "InferenceComponentName", "Value": component}] if component else \
+        [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
     c.cloudwatch.put_metric_data(Namespace=namespace, MetricData=[
         {"MetricName": metric, "Dimensions": dimensions, "Timestamp": now - timedelta(days=day, hours=2),
          "Value": value}
@@ -117,7 +137,8 @@ def put_daily(c: Clients, endpoint: str, metric: str, value: float, *, days: int
 
 
 def add_training_job(c: Clients, name: str, instance_type: str = "ml.m5.xlarge", *, spot: bool = True,
-                     checkpoint: bool = True, max_runtime: int = 3600, max_wait: int | None = 7200) -> None:
+                     checkpoint: bool = True, max_runtime: int = 3600, max_wait: int | None = 7200,
+                     tags: dict | None = None) -> None:
     stopping = {"MaxRuntimeInSeconds": max_runtime}
     if max_wait is not None:
         stopping["MaxWaitTimeInSeconds"] = max_wait
@@ -127,7 +148,7 @@ def add_training_job(c: Clients, name: str, instance_type: str = "ml.m5.xlarge",
         AlgorithmSpecification={"TrainingImage": CUSTOM_IMAGE, "TrainingInputMode": "File"},
         OutputDataConfig={"S3OutputPath": "s3://bucket/output"},
         ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition=stopping, EnableManagedSpotTraining=spot, **extra,
+        StoppingCondition=stopping, EnableManagedSpotTraining=spot, Tags=_tags(tags), **extra,
     )
 
 
@@ -169,6 +190,14 @@ def seed_rule_scenario(c: Clients) -> None:
     add_policy(c, "endpoint/young-idle/variant/AllTraffic", "young-flapping", scale_in=60, scale_out=300)
     add_endpoint(c, "serverless", serverless=True)  # clean: serverless needs no instance scaling, idles for free
     add_endpoint(c, "async", asynchronous=True)  # SW101 (async runs instances); never SW303 (no Invocations metric)
+    add_endpoint(c, "ignored", tags={IGNORE: "SW101", REASON: "batch scoring with constant load"})  # suppressed
+    busy(c, "ignored")
+    add_endpoint(c, "ignored-without-reason", tags={IGNORE: "endpoint-without-autoscaling"})  # SW101 and SW002
+    busy(c, "ignored-without-reason")
+    add_endpoint(c, "stale-ignore", tags={IGNORE: "SW101, SW303", REASON: "kept warm"})  # SW001 twice: nothing to hide
+    add_target(c, "endpoint/stale-ignore/variant/AllTraffic")
+    add_policy(c, "endpoint/stale-ignore/variant/AllTraffic", "stale-ignore-invocations")
+    busy(c, "stale-ignore")
     add_target(c, "endpoint/ghost/variant/AllTraffic")  # SW102: nothing scales it
     add_target(c, "endpoint/ghost-scheduled/variant/AllTraffic")  # clean: a scheduled action scales it
     add_scheduled_action(c, "endpoint/ghost-scheduled/variant/AllTraffic", "evening")
@@ -180,11 +209,12 @@ def seed_rule_scenario(c: Clients) -> None:
     add_training_job(c, "spot-no-wait", max_wait=None)  # SW202
     add_training_job(c, "spot-short-wait", max_wait=1800)  # SW202 (error)
     add_training_job(c, "spot-p3", "ml.p3.2xlarge")  # SW302
-    add_training_job(c, "on-demand-p3", "ml.p3.2xlarge", spot=False, checkpoint=False, max_wait=None)  # not read
+    add_training_job(c, "on-demand-p3", "ml.p3.2xlarge", spot=False, checkpoint=False, max_wait=None)  # SW302 only
+    add_training_job(c, "ignored-job", checkpoint=False, tags={IGNORE: "SW201", REASON: "restarts are cheap"})
 
 
 def _endpoint(region: str, name: str) -> str:
-    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/{name}"
+    return endpoint_arn(name, region)
 
 
 def _training(region: str, name: str) -> str:
@@ -220,7 +250,12 @@ def expected_findings(region: str) -> set:
         ("SW302", _endpoint(region, "burstable"), instance_type),
         ("SW302", _endpoint(region, "old-p3"), instance_type),
         ("SW302", _training(region, "spot-p3"), "ResourceConfig.InstanceType"),
+        ("SW302", _training(region, "on-demand-p3"), "ResourceConfig.InstanceType"),
         ("SW303", _endpoint(region, "idle"), ""),
+        ("SW101", _endpoint(region, "ignored-without-reason"), variant),
+        ("SW002", _endpoint(region, "ignored-without-reason"), f"Tags[{IGNORE}][endpoint-without-autoscaling]"),
+        ("SW001", _endpoint(region, "stale-ignore"), f"Tags[{IGNORE}][SW101]"),
+        ("SW001", _endpoint(region, "stale-ignore"), f"Tags[{IGNORE}][SW303]"),
     }
 
 
@@ -249,45 +284,83 @@ def backdate(region: str, endpoints, days: int, account: str = ACCOUNT) -> None:
         backend.endpoints[name].creation_time -= timedelta(days=days)
 
 
-def stub_component_endpoint(sagemaker, region: str = "us-east-1") -> Stubber:
-    """An endpoint hosting two inference components, as SageMaker describes it (moto has no such API)."""
+SEARCH_ENDPOINTS = {"Resource": "Endpoint", "MaxResults": 100}
+SEARCH_TRAINING_JOBS = {"Resource": "TrainingJob", "MaxResults": 100, "SortBy": "CreationTime",
+                        "SortOrder": "Descending"}
+
+
+def search_endpoints(stub: Stubber, *endpoints: dict) -> None:
+    """Queue one Search page holding ``endpoints`` (``Endpoint`` records, as SageMaker returns them)."""
+    stub.add_response("search", {"Results": [{"Endpoint": endpoint} for endpoint in endpoints]}, SEARCH_ENDPOINTS)
+
+
+def search_training_jobs(stub: Stubber, *jobs: dict, next_token: str | None = None, after: str | None = None) -> None:
+    """Queue one Search page of training jobs (newest first).
+
+    ``next_token`` announces another page; ``after`` is the token the request for this page carries.
+    """
+    page = {"Results": [{"TrainingJob": job} for job in jobs], **({"NextToken": next_token} if next_token else {})}
+    stub.add_response("search", page, {**SEARCH_TRAINING_JOBS, **({"NextToken": after} if after else {})})
+
+
+def endpoint_record(name: str, config: str, *variants: dict, region: str = "us-east-1", status: str = "InService",
+                    created: datetime | None = None, shadow: tuple = (), tags: dict | None = None) -> dict:
+    """An ``Endpoint`` search record (the shape botocore's model gives ``SearchRecord.Endpoint``)."""
+    created = created or datetime.now(timezone.utc)
+    record = {"EndpointName": name, "EndpointArn": endpoint_arn(name, region), "EndpointConfigName": config,
+              "EndpointStatus": status, "CreationTime": created, "LastModifiedTime": created,
+              "ProductionVariants": list(variants), "Tags": _tags(tags)}
+    if shadow:
+        record["ShadowProductionVariants"] = list(shadow)
+    return record
+
+
+def endpoint_config(name: str, *variants: dict, region: str = "us-east-1", shadow: tuple = (), **extra) -> dict:
+    """A DescribeEndpointConfig response."""
+    response = {"EndpointConfigName": name, "EndpointConfigArn": f"arn:aws:sagemaker:{region}:{ACCOUNT}:"
+                f"endpoint-config/{name}", "CreationTime": datetime.now(timezone.utc),
+                "ProductionVariants": list(variants), **extra}
+    if shadow:
+        response["ShadowProductionVariants"] = list(shadow)
+    return response
+
+
+def stub_component_endpoint(sagemaker, region: str = "us-east-1", *, created: datetime | None = None) -> Stubber:
+    """An endpoint hosting two inference components, as SageMaker describes it (moto has no such API).
+
+    ``chat`` runs two copies, ``embed`` one; both were created at ``created`` (default: now).
+    """
     now = datetime.now(timezone.utc)
+    created = created or now
     arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:"
     stub = Stubber(sagemaker)
-    stub.add_response("list_endpoints", {"Endpoints": [{
-        "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "CreationTime": now,
-        "LastModifiedTime": now, "EndpointStatus": "InService"}]}, {"MaxResults": 100})
-    stub.add_response("describe_endpoint", {
-        "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "EndpointConfigName": "llm-config",
-        "EndpointStatus": "InService", "CreationTime": now, "LastModifiedTime": now,
-        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 1}]},
-        {"EndpointName": "llm"})
-    stub.add_response("describe_endpoint_config", {
-        "EndpointConfigName": "llm-config", "EndpointConfigArn": arn + "endpoint-config/llm-config",
-        "CreationTime": now, "ExecutionRoleArn": ROLE,
-        "ProductionVariants": [{"VariantName": "AllTraffic", "InstanceType": "ml.g5.12xlarge",
-                                "InitialInstanceCount": 1}]},
-        {"EndpointConfigName": "llm-config"})
-    components = ("chat", "embed")
+    search_endpoints(stub, endpoint_record("llm", "llm-config", {"VariantName": "AllTraffic",
+                                                                 "CurrentInstanceCount": 1},
+                                           region=region, created=created))
+    stub.add_response("describe_endpoint_config", endpoint_config(
+        "llm-config", {"VariantName": "AllTraffic", "InstanceType": "ml.g5.12xlarge", "InitialInstanceCount": 1},
+        region=region, ExecutionRoleArn=ROLE), {"EndpointConfigName": "llm-config"})
+    copies = {"chat": 2, "embed": 1}
     stub.add_response("list_inference_components", {"InferenceComponents": [{
         "InferenceComponentName": name, "InferenceComponentArn": arn + f"inference-component/{name}",
         "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "VariantName": "AllTraffic",
-        "CreationTime": now, "LastModifiedTime": now} for name in components]}, {"MaxResults": 100})
+        "InferenceComponentStatus": "InService", "CreationTime": created, "LastModifiedTime": now}
+        for name in copies]}, {"MaxResults": 100})
     specifications = {  # one component names its container, the other a model
         "chat": {"Container": {"DeployedImage": {"SpecifiedImage": GPU_IMAGE}}},
         "embed": {"ModelName": "embedder"},
     }
-    for name in components:
+    for name, count in copies.items():
         stub.add_response("describe_inference_component", {
             "InferenceComponentName": name, "InferenceComponentArn": arn + f"inference-component/{name}",
-            "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "CreationTime": now, "LastModifiedTime": now,
-            "Specification": specifications[name]}, {"InferenceComponentName": name})
+            "EndpointName": "llm", "EndpointArn": arn + "endpoint/llm", "CreationTime": created,
+            "LastModifiedTime": now, "InferenceComponentStatus": "InService", "Specification": specifications[name],
+            "RuntimeConfig": {"DesiredCopyCount": count, "CurrentCopyCount": count}}, {"InferenceComponentName": name})
         if name == "embed":
             stub.add_response("describe_model", {
                 "ModelName": "embedder", "ModelArn": arn + "model/embedder", "CreationTime": now,
                 "PrimaryContainer": {"Image": SKLEARN_CPU_IMAGE}}, {"ModelName": "embedder"})
-    stub.add_response("list_training_jobs", {"TrainingJobSummaries": []},
-                      {"CreationTimeAfter": ANY, "MaxResults": 100})
+    search_training_jobs(stub)
     return stub
 
 
@@ -302,3 +375,80 @@ def stub_component_target(autoscaling) -> Stubber:
         "RoleARN": ROLE, "CreationTime": datetime.now(timezone.utc)}]}, namespace)
     stub.add_response("describe_scaling_policies", {"ScalingPolicies": []}, {**namespace, "MaxResults": 10})
     return stub
+
+
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+class _Body(io.BytesIO):
+    def stream(self, **_):
+        yield self.getvalue()
+
+
+class Faults:
+    """A ``before-send`` hook that answers chosen requests itself instead of moto (see :func:`install_faults`).
+
+    A rule matches a service id and operation, optionally a region (from the request's host) and a
+    substring of the body, and answers ``times`` times (None: always): with an AWS error (``add``), or
+    with any status, headers and body (``respond``: a proxy's HTML page, an empty 404). Requests still
+    go through botocore's real retry logic and parsing, as they would against AWS.
+    """
+
+    def __init__(self):
+        self.rules = []
+        self.seen: list[tuple] = []
+        """(service id, operation, region) of every request sent, in order."""
+        self.payloads: list[str] = []
+        """The body of each request in :attr:`seen`."""
+
+    def add(self, service, operation, code, *, region=None, body=None, status=400, times=None):
+        self.rules.append({"service": service, "operation": operation, "region": region, "body": body,
+                           "answer": ("error", code, status), "times": times})
+
+    def respond(self, service, operation, status, content, *, content_type="text/html", region=None, body=None,
+                times=None):
+        self.rules.append({"service": service, "operation": operation, "region": region, "body": body,
+                           "answer": ("raw", status, content_type, content), "times": times})
+
+    def __call__(self, request, event_name, **_):
+        _, service, operation = event_name.split(".")
+        region = next((part for part in urlparse(request.url).hostname.split(".") if _REGION.fullmatch(part)), None)
+        payload = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+        self.seen.append((service, operation, region))
+        self.payloads.append(payload)
+        for rule in self.rules:
+            if (rule["service"], rule["operation"]) != (service, operation) or rule["times"] == 0:
+                continue
+            if rule["region"] not in (None, region) or (rule["body"] and rule["body"] not in payload):
+                continue
+            if rule["times"] is not None:
+                rule["times"] -= 1
+            if rule["answer"][0] == "raw":
+                _, status, content_type, content = rule["answer"]
+                return AWSResponse(request.url, status, {"Content-Type": content_type} if content_type else {},
+                                   _Body(content))
+            _, code, status = rule["answer"]
+            return self._error(request, service, code, status)
+        return None
+
+    @staticmethod
+    def _error(request, service, code, status) -> AWSResponse:
+        message = f"injected {code}"
+        if service == "sts":
+            body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                    "</Error><RequestId>fault</RequestId></ErrorResponse>").encode()
+            headers = {"Content-Type": "text/xml"}
+        else:
+            body = json.dumps({"__type": code, "message": message}).encode()
+            headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+        return AWSResponse(request.url, status, headers, _Body(body))
+
+
+def install_faults(monkeypatch) -> Faults:
+    """A :class:`Faults` hook ahead of moto's own ``before-send`` in every client created from now on."""
+    import botocore.handlers
+
+    hook = Faults()
+    handlers = [("before-send", hook)] + botocore.handlers.BUILTIN_HANDLERS
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    return hook

@@ -1,12 +1,15 @@
-"""``sagewise audit`` as a user runs it: a subprocess against a moto server reached through AWS_ENDPOINT_URL."""
+"""``sagewise audit`` as a user runs it: a subprocess against a moto server reached through AWS_ENDPOINT_URL,
+with the credential chains and the broken endpoints real users meet."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -95,9 +98,95 @@ def test_audit_reports_live_findings_and_changes_nothing(moto_server, environmen
                      if f["rule_id"] == "SW301" and f["resource"].endswith("/oversized"))
     assert oversized["evidence"]["downsize_to"] == "ml.m5.xlarge" and oversized["monthly_savings_usd"] > 0
     stats = json.loads(run.stderr[run.stderr.index("{"):])
-    assert stats["scopes"] == 1 and stats["endpoints"] == 10
-    assert stats["api_calls"]["sagemaker:ListEndpoints"] == 1
+    assert stats["scopes"] == 1 and stats["endpoints"] == 13
+    assert stats["api_calls"]["sagemaker:Search"] == 2
+    assert report["summary"]["endpoints_by_status"] == {"InService": 13}
     assert _state(moto_server) == before
+
+
+def test_web_identity_credentials_work(moto_server, environment, tmp_path):
+    """IRSA / GitHub OIDC: botocore assumes the role with the token file; the audit's guard must not stop it."""
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl")
+    env = {name: value for name, value in environment.items()
+           if name not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env.update(AWS_ENDPOINT_URL=moto_server, AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+               AWS_ROLE_ARN=f"arn:aws:iam::{scenario.ACCOUNT}:role/ci-audit", AWS_ROLE_SESSION_NAME="ci")
+
+    run = sagewise(["audit", "--region", REGION, "--format", "json", "--stats", "--fail-on", "never"], env, tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["errors"] == [] and "Traceback" not in run.stderr
+    stats = json.loads(run.stderr[run.stderr.index("{"):])
+    assert stats["scopes"] == 1 and "sts:AssumeRoleWithWebIdentity" not in stats["api_calls"]  # not the audit's call
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """Answers every request as a misconfigured proxy does: an HTML page, or an empty 404."""
+
+    answer = (200, b"<html><body>Please sign in to the corporate proxy</body></html>")
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body = self.answer
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
+@pytest.mark.parametrize("answer", [(200, b"<html><body>Please sign in</body></html>"), (404, b"")],
+                         ids=["html", "empty-404"])
+def test_an_endpoint_that_is_not_aws_is_one_error_line(environment, tmp_path, answer):
+    handler = type("Proxy", (_Proxy,), {"answer": answer})
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as proxy:
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        run = sagewise(["audit", "--region", REGION, "--max-attempts", "1"], {**environment, "AWS_ENDPOINT_URL": url},
+                       tmp_path)
+        proxy.shutdown()
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    error, summary = run.stdout.splitlines()
+    assert error.startswith("us-east-1: error: GetCallerIdentity: ")
+    assert error.endswith("(is AWS_ENDPOINT_URL or a proxy answering instead of AWS?)")
+    assert summary == "No findings (0 scopes, 0 endpoints checked). 1 input could not be read."
+
+
+def test_nothing_left_to_audit_exits_2(moto_server, environment, tmp_path):
+    run = sagewise(["audit", "--region", REGION, "--account", scenario.ACCOUNT, "--exclude-account", scenario.ACCOUNT,
+                    "--role-name", "Audit"], {**environment, "AWS_ENDPOINT_URL": moto_server}, tmp_path)
+    assert run.returncode == 2
+    assert run.stdout.splitlines()[0].startswith("sagewise: error: nothing was audited")
+    assert "All checks passed" not in run.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--account", "12345"], "--account '12345' is not a 12-digit account ID"),
+    (["--region", ""], "--region '' is not a region name"),
+    (["--region", "us-east-9"], "--region 'us-east-9' is not a region that botocore"),
+    (["--exclude-account", "abc"], "--exclude-account 'abc' is not a 12-digit account ID"),
+    (["--profile", " "], "--profile ' ' is not a profile name"),
+    (["--external-id", "x1234"], "--external-id and --duration-seconds apply to assumed roles: pass --role-name"),
+    (["--organization", "--role-name", "Audit", "--role-session-name", "a b"],
+     "--role-session-name 'a b' is not a role session name"),
+])
+def test_bad_options_are_one_line_and_exit_2(environment, tmp_path, arguments, message):
+    run = sagewise(["audit", *arguments], environment, tmp_path)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"sagewise: error: {message}") and run.stderr.count("\n") == 1
+
+
+def test_without_boto3_audit_says_how_to_install_it(environment, tmp_path):
+    hide_boto3 = ("import sys; sys.modules['boto3'] = sys.modules['botocore'] = None; "
+                  "from auditor.cli import main; main(['audit', '--region', 'us-east-1'])")
+    run = subprocess.run([sys.executable, "-c", hide_boto3], env=environment, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == "sagewise: error: sagewise audit needs boto3: pip install 'sagewise[aws]'\n"
 
 
 def test_no_credentials_exits_2_with_one_line(environment, tmp_path):
@@ -107,3 +196,12 @@ def test_no_credentials_exits_2_with_one_line(environment, tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("sagewise: error: no AWS credentials found") and run.stderr.count("\n") == 1
     assert run.stdout == ""
+
+
+def test_the_commands_defaults_are_the_audits():
+    from auditor.audit import AuditOptions
+    from auditor.cli import audit
+
+    defaults = {param.name: param.default for param in audit.params}
+    for name in ("role_session_name", "jobs", "max_attempts", "connect_timeout", "read_timeout", "training_days"):
+        assert defaults[name] == getattr(AuditOptions(), name), name

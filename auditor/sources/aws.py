@@ -3,44 +3,75 @@
 The audit evaluates the same rule files as lint, so this module's only job is translation: boto3
 responses become the :mod:`auditor.model` objects a template would have produced, located by ARN
 (``Location.scope`` is ``account/region``), plus the evidence only a live account has: invocation
-counts and utilization peaks from CloudWatch, endpoint age, and what a smaller instance would save.
+counts and utilization peaks from CloudWatch, endpoint age, what a smaller instance would save, and
+the ``sagewise:ignore`` tags that suppress findings the way template Metadata does.
 
-Cost of a region, in API calls: a constant number of paginated listings (endpoints, scalable
-targets, policies, scheduled actions, training jobs, one ``GetMetricData`` per 500 metric queries),
-plus one ``DescribeEndpoint`` per endpoint, one ``DescribeEndpointConfig`` per distinct config,
-``DescribeModel`` only for models whose images the endpoint does not report (AWS reports them as
-``DeployedImages``), and one ``DescribeTrainingJob`` per recent job (listings do not say which used
-spot). Describes run a few at a time (:data:`DESCRIBES_IN_FLIGHT`).
+Cost of a region, in API calls:
+
+- SageMaker ``Search`` returns endpoints with their variant summaries, shadow variants and tags, and
+  training jobs with their full details and tags, 100 a page (training jobs newest first, so paging
+  stops at the first page that reaches past ``training_days``);
+- one ``DescribeEndpointConfig`` per distinct config (instance types are only there);
+- ``DescribeModel`` only for a variant whose summary reports no deployed image (AWS reports them for
+  running variants; moto never does);
+- paginated listings of scalable targets, scaling policies and scheduled actions;
+- one ``ListMetrics`` (the variant names an endpoint's invocations were published under) and one
+  ``GetMetricData`` per 500 metric queries;
+- inference components (a listing and one describe each) only where an endpoint hosts them.
+
+So about one call per endpoint against AWS, and a constant number per region otherwise. Where
+``Search`` is denied, endpoints and training jobs are listed and described one by one instead, with
+a warning (their tags are then not read). Describes run a few at a time (:data:`DESCRIBES_IN_FLIGHT`).
 
 Nothing here guesses: a fact that needs a response that is missing or incomplete stays ``None``,
-and the rules stay silent on it.
+and the rules stay silent on it. A resource that was deleted since it was listed is skipped; one
+that may not be read (a name- or tag-scoped IAM policy) is an error of the scope that names it,
+and the rest of the region is still read.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import catalog, images, linking
+from .. import catalog, faults, images, linking
+from ..model import (
+    Endpoint,
+    InferenceComponent,
+    Location,
+    ResourceModel,
+    ScalableTarget,
+    ScalingPolicy,
+    Suppression,
+    TrainingJob,
+    Variant,
+)
 from ..rightsizing import Headroom, Utilization, is_gpu, suggest_smaller_type
-from ..model import (Endpoint, InferenceComponent, Location, ResourceModel, ScalableTarget, ScalingPolicy,
-                     TrainingJob, Variant)
 
 SOURCE = "aws"
 NAMESPACE = "sagemaker"
+SEARCH_PAGE = 100
+"""Search's largest page."""
 METRIC_QUERIES_PER_CALL = 500
 """GetMetricData's limit on queries in one request."""
 DAY_SECONDS = 86_400
 DESCRIBES_IN_FLIGHT = 8
 """Concurrent describe requests within one scope. botocore clients are thread-safe and keep up to 10
 connections (``max_pool_connections``), so this stays under 10; standard retries absorb throttling."""
-_NOT_FOUND_CODES = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
-"""What SageMaker answers for a name that no longer exists (deleted between listing and describing)."""
+JUDGED_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
+"""Endpoint statuses in which the endpoint serves (and bills): rules on scaling and cost judge only
+these. ``Creating``, ``Failed``, ``Deleting`` and ``OutOfService`` endpoints are counted, not judged."""
+JUDGED_COMPONENT_STATUSES = frozenset({"InService", "Updating"})
+IGNORE_TAG = "sagewise:ignore"
+"""Tag whose value names rules (ids or names, separated by spaces or commas) not to report on the resource."""
+REASON_TAG = "sagewise:ignore-reason"
+"""Tag holding why; without it the ignore suppresses nothing (SW002), as in templates."""
 
 
 @dataclass(frozen=True)
@@ -63,28 +94,45 @@ class CollectSettings:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-def collect(clients: RegionClients, account: str, region: str, settings: CollectSettings) -> ResourceModel:
+@dataclass
+class Collected:
+    """What one scope yielded: the linked model, and what could not be read without failing the scope."""
+
+    model: ResourceModel
+    errors: list = field(default_factory=list)
+    """One line each: a resource that could not be read (the rest of the region was)."""
+    warnings: list = field(default_factory=list)
+    """One line each: something read a slower or less complete way (``Search`` denied)."""
+
+
+def collect(clients: RegionClients, account: str, region: str, settings: CollectSettings) -> Collected:
     """Read one account and region into a linked :class:`ResourceModel`."""
     scope = _Scope(account, region)
     model = ResourceModel()
-    hosting = _Hosting(clients.sagemaker, settings.now)
-    records = hosting.endpoints(scope)
+    hosting = _Hosting(clients.sagemaker, scope, settings.now)
+    records = hosting.endpoints()
     for record in records:
         model.endpoints.append(record.endpoint)
         model.variants.extend(record.variants)
-    model.inference_components.extend(hosting.inference_components(scope, records))
+        model.suppressions.extend(record.suppressions)
+    components = hosting.inference_components(records)
+    model.inference_components.extend(components)
     model.scalable_targets.extend(_scalable_targets(clients.autoscaling, scope))
     model.scaling_policies.extend(_scaling_policies(clients.autoscaling, scope))
-    model.training_jobs.extend(_spot_training_jobs(clients.sagemaker, scope, settings))
-    _attach_metrics(clients.cloudwatch, records, settings)
+    for job, suppressions in _training_jobs(clients.sagemaker, scope, settings):
+        model.training_jobs.append(job)
+        model.suppressions.extend(suppressions)
+    _attach_metrics(clients.cloudwatch, records, components, settings)
     linking.link(model)
-    return model
+    return Collected(model, scope.errors, scope.warnings)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Scope:
     account: str
     region: str
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     def location(self, arn: str, path: str = "") -> Location:
         return Location(scope=f"{self.account}/{self.region}", resource=arn, path=path,
@@ -104,24 +152,61 @@ def _concurrently(function: Callable, items: list) -> list:
         return list(pool.map(function, items))
 
 
-def _describe_all(call: Callable, parameter: str, names: list) -> list:
-    return _concurrently(lambda name: _describe(call, **{parameter: name}), names)
+def _describe_all(call: Callable, parameter: str, names: list, scope: _Scope) -> list:
+    return _concurrently(lambda name: _describe(call, scope, name, **{parameter: name}), names)
 
 
-def _describe(call: Callable, **params) -> dict | None:
-    """A describe call's response, or ``None`` when the resource vanished since it was listed."""
+def _describe(call: Callable, scope: _Scope, subject: str, **params) -> dict | None:
+    """A describe call's response, or ``None`` when the resource is gone or may not be read.
+
+    Gone (deleted since it was listed) is silent. Access denied to this one resource, or a
+    validation error other than "could not find", is an error of the scope naming the resource;
+    the caller carries on without its facts. Anything else (throttling beyond the retries, expired
+    credentials) fails the scope.
+    """
     try:
         return call(**params)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _NOT_FOUND_CODES:
+        code = exc.response.get("Error", {}).get("Code")
+        if faults.is_gone(exc):
+            return None
+        if faults.is_denied(exc) or code == "ValidationException":
+            scope.errors.append(faults.explain(exc, resource=subject))
             return None
         raise
+
+
+def _searched(sagemaker, resource: str, **params) -> Iterator[list]:
+    """Pages of ``resource`` records (the record's own dicts) from SageMaker ``Search``."""
+    for page in sagemaker.get_paginator("search").paginate(Resource=resource, MaxResults=SEARCH_PAGE, **params):
+        yield [record[resource] for record in page.get("Results", ()) if resource in record]
+
+
+def _search_denied(exc: ClientError, scope: _Scope, what: str) -> None:
+    """Record the fallback's warning, or re-raise what is not a denial of ``sagemaker:Search``."""
+    if not faults.is_denied(exc) or exc.operation_name != "Search":
+        raise exc
+    scope.warnings.append(f"sagemaker:Search is denied, so {what} are listed and described one by one and their "
+                          f"{IGNORE_TAG} tags are not read ({faults.explain(exc)})")
 
 
 def _located(location: Location, paths: dict) -> dict:
     """Field name -> Location of that field, from field name -> property path under ``location``."""
     prefix = f"{location.path}." if location.path else ""
     return {name: location.at(prefix + path) for name, path in paths.items()}
+
+
+def _tag_suppressions(tags, location: Location) -> list[Suppression]:
+    """``sagewise:ignore`` / ``sagewise:ignore-reason`` tags as suppressions of the tagged resource's findings.
+
+    AWS tag values cannot hold commas in every service, so rules may be separated by spaces too.
+    """
+    values = {tag.get("Key"): tag.get("Value") or "" for tag in tags or ()}
+    if IGNORE_TAG not in values:
+        return []
+    reason = values.get(REASON_TAG, "").strip() or None
+    return [Suppression(rule=rule, reason=reason, location=location.at(f"Tags[{IGNORE_TAG}][{rule}]"))
+            for rule in dict.fromkeys(re.split(r"[\s,]+", values[IGNORE_TAG].strip())) if rule]
 
 
 # --- Endpoints, variants, inference components --------------------------------------------------
@@ -133,6 +218,7 @@ class _EndpointRecord:
 
     endpoint: Endpoint
     variants: list
+    suppressions: list
 
     @property
     def hosts_components(self) -> bool:
@@ -142,88 +228,127 @@ class _EndpointRecord:
 class _Hosting:
     """SageMaker hosting reads for one region, each endpoint config and model described once.
 
-    Describes go out in three waves (endpoints, then their distinct configs, then the distinct
-    models whose images the endpoints do not report), each wave :data:`DESCRIBES_IN_FLIGHT`
-    requests at a time: against AWS a describe is a network round trip, and a region with
-    hundreds of endpoints would otherwise spend its time waiting on them one by one.
+    Describes go out in waves (distinct configs, then the endpoints whose config is gone, then the
+    distinct models whose images the endpoints do not report), each :data:`DESCRIBES_IN_FLIGHT`
+    requests at a time: against AWS a describe is a network round trip, and a region with hundreds
+    of endpoints would otherwise spend its time waiting on them one by one.
     """
 
-    def __init__(self, sagemaker, now: datetime):
+    def __init__(self, sagemaker, scope: _Scope, now: datetime):
         self.sagemaker = sagemaker
+        self.scope = scope
         self.now = now
         self._configs: dict[str, dict | None] = {}
-        self._model_images: dict[str, list] = {}
+        self._described: dict[str, dict] = {}
+        """Endpoint name -> DescribeEndpoint response, where one was read."""
+        self._model_images: dict[str, list | None] = {}
 
-    def endpoints(self, scope: _Scope) -> list[_EndpointRecord]:
+    def endpoints(self) -> list[_EndpointRecord]:
+        listed = self._listed_endpoints()
+        config_names = list(dict.fromkeys(e["EndpointConfigName"] for e in listed if e.get("EndpointConfigName")))
+        self._configs.update(zip(config_names, _describe_all(self.sagemaker.describe_endpoint_config,
+                                                             "EndpointConfigName", config_names, self.scope),
+                                 strict=True))
+        orphans = [e["EndpointName"] for e in listed if self._needs_describe(e)]
+        for endpoint in _describe_all(self.sagemaker.describe_endpoint, "EndpointName", orphans, self.scope):
+            if endpoint is not None:
+                self._described[endpoint["EndpointName"]] = endpoint
+        model_names = list(dict.fromkeys(self._models_without_reported_images(listed)))
+        self._model_images.update(zip(model_names, _concurrently(self._read_model_images, model_names), strict=True))
+        return [self._record(endpoint) for endpoint in listed]
+
+    def _listed_endpoints(self) -> list[dict]:
+        """Endpoints with their variant summaries: from Search, or ListEndpoints + DescribeEndpoint."""
+        try:
+            return [endpoint for page in _searched(self.sagemaker, "Endpoint") for endpoint in page]
+        except ClientError as exc:
+            _search_denied(exc, self.scope, "endpoints")
         names = [summary["EndpointName"]
                  for summary in _pages(self.sagemaker, "list_endpoints", "Endpoints", MaxResults=100)]
-        described = [endpoint for endpoint in _describe_all(self.sagemaker.describe_endpoint, "EndpointName", names)
-                     if endpoint is not None]
-        config_names = list(dict.fromkeys(endpoint["EndpointConfigName"] for endpoint in described))
-        self._configs.update(zip(config_names, _describe_all(self.sagemaker.describe_endpoint_config,
-                                                             "EndpointConfigName", config_names), strict=True))
-        model_names = list(dict.fromkeys(self._models_without_reported_images(described)))
-        self._model_images.update(zip(model_names, _concurrently(self._read_model_images, model_names), strict=True))
-        return [self._record(endpoint, scope) for endpoint in described]
+        described = [endpoint for endpoint in _describe_all(self.sagemaker.describe_endpoint, "EndpointName", names,
+                                                            self.scope) if endpoint is not None]
+        self._described.update((endpoint["EndpointName"], endpoint) for endpoint in described)
+        return described
 
-    def _models_without_reported_images(self, described: list) -> Iterator[str]:
-        for endpoint in described:
-            configured = {v["VariantName"]: v for v in (self._configs[endpoint["EndpointConfigName"]] or {})
-                          .get("ProductionVariants", ())}
-            for live in endpoint.get("ProductionVariants", ()):
-                model = configured.get(live["VariantName"], {}).get("ModelName")
+    def _config_of(self, endpoint: dict) -> dict | None:
+        return self._configs.get(endpoint.get("EndpointConfigName"))
+
+    def _needs_describe(self, endpoint: dict) -> bool:
+        """An endpoint whose config is gone still has a kind: DescribeEndpoint says whether it is async.
+
+        Only worth a call for a variant that serves a model (it reports deployed images): one without
+        them may host inference components, which nothing left can tell.
+        """
+        if self._config_of(endpoint) is not None or endpoint["EndpointName"] in self._described:
+            return False
+        return any(_deployed_images(live) for live in _live_variants(endpoint))
+
+    def _models_without_reported_images(self, listed: list) -> Iterator[str]:
+        for endpoint in listed:
+            configured = _configured_variants(self._config_of(endpoint))
+            for live, key in _live_variants_with_keys(endpoint):
+                model = (configured.get(key) or {}).get("ModelName")
                 if model and not _deployed_images(live):
                     yield model
 
-    def _read_model_images(self, name: str) -> list:
-        described = _describe(self.sagemaker.describe_model, ModelName=name)
+    def _read_model_images(self, name: str) -> list | None:
+        """Images of a model's containers; ``None`` when the model cannot be read (gone or denied)."""
+        described = _describe(self.sagemaker.describe_model, self.scope, name, ModelName=name)
         if described is None:
-            return []
+            return None
         containers = [described["PrimaryContainer"]] if "PrimaryContainer" in described \
             else described.get("Containers", [])
         return [container["Image"] for container in containers if container.get("Image")]
 
-    def _images_of_model(self, name: str) -> list:
+    def _images_of_model(self, name: str) -> list | None:
         if name not in self._model_images:
             self._model_images[name] = self._read_model_images(name)
         return self._model_images[name]
 
-    def _record(self, described: dict, scope: _Scope) -> _EndpointRecord:
-        name = described["EndpointName"]
-        arn = described["EndpointArn"]
-        config = self._configs[described["EndpointConfigName"]] or {}
-        config_variants = {v["VariantName"]: v for v in config.get("ProductionVariants", ())}
-        is_async = "AsyncInferenceConfig" in config or "AsyncInferenceConfig" in described
-        variants = []
-        for live in described.get("ProductionVariants", ()):
-            configured = config_variants.get(live["VariantName"])
-            variants.append(self._variant(live, configured, endpoint_name=name, endpoint_arn=arn, is_async=is_async,
-                                          scope=scope))
+    def _record(self, listed: dict) -> _EndpointRecord:
+        name = listed["EndpointName"]
+        arn = listed["EndpointArn"]
+        status = listed.get("EndpointStatus")
+        judged = status is None or status in JUDGED_STATUSES
+        config = self._config_of(listed)
+        configured = _configured_variants(config)
+        described = self._described.get(name)
+        if config is not None:
+            is_async = "AsyncInferenceConfig" in config
+        elif described is not None:
+            is_async = "AsyncInferenceConfig" in described
+        else:
+            is_async = None
+        variants = [self._variant(live, configured.get(key), key, endpoint_name=name, endpoint_arn=arn,
+                                  is_async=is_async, judged=judged)
+                    for live, key in _live_variants_with_keys(listed)]
         kinds = {variant.kind for variant in variants}
         cost = _rounded(_sum_or_none(variant.monthly_cost_usd for variant in variants))
+        location = self.scope.location(arn)
         endpoint = Endpoint(
             source=SOURCE,
-            location=scope.location(arn),
+            location=location,
             name=name,
-            status=described.get("EndpointStatus"),
+            status=status,
             kind=kinds.pop() if len(kinds) == 1 else None,
-            age_days=_age_days(described.get("CreationTime"), self.now),
+            age_days=_age_days(listed.get("CreationTime"), self.now),
             instance_count=_sum_or_none(variant.instance_count for variant in variants),
             monthly_cost_usd=cost,
             monthly_savings_usd=cost,
+            judged=judged,
         )
-        return _EndpointRecord(endpoint, variants)
+        return _EndpointRecord(endpoint, variants, _tag_suppressions(listed.get("Tags"), location))
 
-    def _variant(self, live: dict, configured: dict | None, *, endpoint_name: str, endpoint_arn: str, is_async: bool,
-                 scope: _Scope) -> Variant:
-        """A variant as the endpoint runs it (``live``) and as its config declares it (``None``: config gone)."""
-        variant_name = live["VariantName"]
-        location = scope.location(endpoint_arn, f"ProductionVariants[{variant_name}]")
+    def _variant(self, live: dict, configured: dict | None, key: tuple, *, endpoint_name: str, endpoint_arn: str,
+                 is_async: bool | None, judged: bool) -> Variant:
+        """A variant as the endpoint runs it (``live``) and as its config declares it (``None``: config not read)."""
+        list_name, variant_name = key
+        location = self.scope.location(endpoint_arn, f"{list_name}[{variant_name}]")
         serverless = "CurrentServerlessConfig" in live or (configured is not None and "ServerlessConfig" in configured)
         if serverless:
             kind = "serverless"
-        elif configured is None:
-            kind = None  # the endpoint config was deleted: whether the variant is async is unknown
+        elif is_async is None or (configured is None and not _deployed_images(live)):
+            kind = None  # config not read, and nothing shows the variant serves a model rather than components
         else:
             kind = "async" if is_async else "real-time"
         instance_type = configured.get("InstanceType") if configured else None
@@ -247,21 +372,27 @@ class _Hosting:
             **catalog.instance_fields(instance_type),
             managed_instance_scaling=managed.get("Status") == "ENABLED",
             hosts_inference_components=_hosts_components(configured, serverless),
-            images=container_images,
-            cpu_only_image=images.cpu_only(container_images),
+            shadow=list_name == "ShadowProductionVariants",
+            judged=judged,
+            images=container_images or [],
+            cpu_only_image=None if container_images is None else images.cpu_only(container_images),
             monthly_cost_usd=None if serverless else _monthly_cost(facts, count),
         )
 
-    def _variant_images(self, live: dict, configured: dict | None) -> list:
-        """Images from the endpoint's own report when it gives one, else from the variant's model."""
+    def _variant_images(self, live: dict, configured: dict | None) -> list | None:
+        """Images from the endpoint's own report when it gives one, else from the variant's model.
+
+        ``None`` when the model's images could not be read (so ``cpu_only_image`` stays unknown).
+        """
         deployed = _deployed_images(live)
         if deployed:
             return deployed
         if configured and configured.get("ModelName"):
-            return list(self._images_of_model(configured["ModelName"]))
+            model_images = self._images_of_model(configured["ModelName"])
+            return None if model_images is None else list(model_images)
         return []
 
-    def inference_components(self, scope: _Scope, records: list[_EndpointRecord]) -> list[InferenceComponent]:
+    def inference_components(self, records: list[_EndpointRecord]) -> list[InferenceComponent]:
         """Components of the region, read only when some endpoint is built for them.
 
         An endpoint hosts inference components only when its variants name no model, so a region
@@ -271,24 +402,35 @@ class _Hosting:
         if not any(record.hosts_components for record in records):
             return []
         variants = {(v.endpoint_key, v.variant_key): v for record in records for v in record.variants}
+        endpoints = {record.endpoint.name: record.endpoint for record in records}
         components = []
         unreadable = set()
         for summary in _pages(self.sagemaker, "list_inference_components", "InferenceComponents", MaxResults=100):
             name = summary["InferenceComponentName"]
+            key = (summary.get("EndpointName"), summary.get("VariantName"))
+            described = _describe(self.sagemaker.describe_inference_component, self.scope, name,
+                                  InferenceComponentName=name)
+            runtime = (described or {}).get("RuntimeConfig", {})
+            status = summary.get("InferenceComponentStatus") or (described or {}).get("InferenceComponentStatus")
+            endpoint = endpoints.get(summary.get("EndpointName"))
             components.append(InferenceComponent(
                 source=SOURCE,
-                location=scope.location(summary["InferenceComponentArn"]),
+                location=self.scope.location(summary["InferenceComponentArn"]),
                 name=name,
                 key=name,
                 endpoint=summary.get("EndpointName"),
                 variant_name=summary.get("VariantName"),
+                status=status,
+                copy_count=runtime.get("CurrentCopyCount"),
+                age_days=_age_days(summary.get("CreationTime"), self.now),
+                judged=(status is None or status in JUDGED_COMPONENT_STATUSES)
+                and (endpoint is None or endpoint.judged),
             ))
-            key = (summary.get("EndpointName"), summary.get("VariantName"))
             variant = variants.get(key)
             if variant is None:
                 continue
             variant.hosts_inference_components = True
-            component_images = self._component_images(name)
+            component_images = self._component_images(described)
             if component_images:
                 variant.images = variant.images + component_images
             else:
@@ -297,9 +439,8 @@ class _Hosting:
             variant.cpu_only_image = None if key in unreadable else images.cpu_only(variant.images)
         return components
 
-    def _component_images(self, name: str) -> list:
+    def _component_images(self, described: dict | None) -> list:
         """Images a component runs (its container's, or its model's); empty when they cannot be read."""
-        described = _describe(self.sagemaker.describe_inference_component, InferenceComponentName=name)
         if described is None:
             return []
         specification = described.get("Specification", {})
@@ -307,12 +448,30 @@ class _Hosting:
         if image:
             return [image]
         if specification.get("ModelName"):
-            return list(self._images_of_model(specification["ModelName"]))
+            return list(self._images_of_model(specification["ModelName"]) or ())
         return []
 
 
+def _live_variants_with_keys(endpoint: dict) -> Iterator[tuple[dict, tuple]]:
+    """Each production and shadow variant summary with its key: (list it is in, variant name)."""
+    for list_name in ("ProductionVariants", "ShadowProductionVariants"):
+        for live in endpoint.get(list_name) or ():
+            yield live, (list_name, live["VariantName"])
+
+
+def _live_variants(endpoint: dict) -> Iterator[dict]:
+    return (live for live, _ in _live_variants_with_keys(endpoint))
+
+
+def _configured_variants(config: dict | None) -> dict:
+    """(list name, variant name) -> the config's declaration of that variant."""
+    return {(list_name, variant["VariantName"]): variant
+            for list_name in ("ProductionVariants", "ShadowProductionVariants")
+            for variant in (config or {}).get(list_name) or ()}
+
+
 def _deployed_images(live: dict) -> list:
-    """The images DescribeEndpoint reports for a variant (absent in some responses, e.g. moto's)."""
+    """The images SageMaker reports for a running variant (absent in some responses, e.g. moto's)."""
     return [image["SpecifiedImage"] for image in live.get("DeployedImages", ()) if image.get("SpecifiedImage")]
 
 
@@ -417,13 +576,30 @@ def _scaling_policies(autoscaling, scope: _Scope) -> list[ScalingPolicy]:
 # --- Training jobs ------------------------------------------------------------------------------
 
 
-def _spot_training_jobs(sagemaker, scope: _Scope, settings: CollectSettings) -> list[TrainingJob]:
+def _training_jobs(sagemaker, scope: _Scope, settings: CollectSettings) -> list[tuple[TrainingJob, list]]:
+    """Every training job created in the last ``training_days``, spot or not, with its tag suppressions.
+
+    Search returns full job details and tags, newest first, 100 a page: an account that ran
+    thousands of tuning jobs costs one call per 100 recent jobs, and paging stops at the first page
+    whose oldest job is older than the window. (CreationTime filters are not used: moto does not
+    implement them, and the sort does the same work.)
+    """
     since = settings.now - timedelta(days=settings.training_days)
-    names = [summary["TrainingJobName"] for summary in _pages(sagemaker, "list_training_jobs", "TrainingJobSummaries",
-                                                              CreationTimeAfter=since, MaxResults=100)]
-    return [_training_job(described, scope)
-            for described in _describe_all(sagemaker.describe_training_job, "TrainingJobName", names)
-            if described is not None and described.get("EnableManagedSpotTraining")]
+    try:
+        jobs = []
+        for page in _searched(sagemaker, "TrainingJob", SortBy="CreationTime", SortOrder="Descending"):
+            jobs += [job for job in page if job.get("CreationTime") and job["CreationTime"] >= since]
+            if page and page[-1].get("CreationTime") and page[-1]["CreationTime"] < since:
+                break
+    except ClientError as exc:
+        _search_denied(exc, scope, "training jobs")
+        names = [summary["TrainingJobName"] for summary in _pages(sagemaker, "list_training_jobs",
+                                                                  "TrainingJobSummaries", CreationTimeAfter=since,
+                                                                  MaxResults=100)]
+        jobs = [job for job in _describe_all(sagemaker.describe_training_job, "TrainingJobName", names, scope)
+                if job is not None]
+    return [(_training_job(job, scope), _tag_suppressions(job.get("Tags"), scope.location(job["TrainingJobArn"])))
+            for job in jobs]
 
 
 def _training_job(described: dict, scope: _Scope) -> TrainingJob:
@@ -443,7 +619,7 @@ def _training_job(described: dict, scope: _Scope) -> TrainingJob:
         }),
         name=described["TrainingJobName"],
         container="training job",
-        spot=True,
+        spot=bool(described.get("EnableManagedSpotTraining")),
         has_checkpoint=bool(described.get("CheckpointConfig", {}).get("S3Uri")),
         max_runtime_seconds=stopping.get("MaxRuntimeInSeconds"),
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
@@ -457,13 +633,16 @@ def _training_job(described: dict, scope: _Scope) -> TrainingJob:
 
 @dataclass(frozen=True)
 class _Query:
-    """One daily statistic of one metric of one endpoint variant."""
+    """One daily statistic of one metric with its dimensions ((name, value) pairs)."""
 
     namespace: str
     metric: str
     stat: str
-    endpoint: str
-    variant: str
+    dimensions: tuple
+
+
+def _variant_dimensions(endpoint: str, variant: str) -> tuple:
+    return (("EndpointName", endpoint), ("VariantName", variant))
 
 
 _CPU_METRICS = ("CPUUtilization", "MemoryUtilization")
@@ -471,18 +650,20 @@ _GPU_METRICS = ("GPUUtilization", "GPUMemoryUtilization")
 
 
 class _Invocations:
-    """Invocations of a real-time endpoint over the window, summed over its variants.
+    """Invocations of a real-time endpoint over the window, summed over every variant name it had.
 
-    Only real-time endpoints without inference components qualify: asynchronous endpoints do not
-    publish ``Invocations`` at all (SageMaker async-inference monitoring docs), and component
-    endpoints count theirs per component, so a missing series there proves nothing. CloudWatch
-    publishes no datapoint for a minute without requests, so a complete empty series is zero.
+    A variant renamed by an endpoint update publishes under its new name from then on; its old
+    name's invocations still count (names come from ``ListMetrics`` as well as from the endpoint).
+    Asynchronous endpoints do not publish ``Invocations`` at all (SageMaker async-inference
+    monitoring docs), so they are not judged. CloudWatch publishes no datapoint for a minute without
+    requests, so a complete empty series is zero.
     """
 
-    def __init__(self, record: _EndpointRecord):
+    def __init__(self, record: _EndpointRecord, seen_variants: set):
         self.endpoint = record.endpoint
-        self.queries = [_Query("AWS/SageMaker", "Invocations", "Sum", record.endpoint.name, variant.variant_name)
-                        for variant in record.variants]
+        names = dict.fromkeys([variant.variant_name for variant in record.variants] + sorted(seen_variants))
+        self.queries = [_Query("AWS/SageMaker", "Invocations", "Sum", _variant_dimensions(record.endpoint.name, name))
+                        for name in names]
 
     @staticmethod
     def applies(record: _EndpointRecord) -> bool:
@@ -494,6 +675,19 @@ class _Invocations:
         self.endpoint.invocations = None if None in series else sum(sum(values) for values in series)
 
 
+class _ComponentInvocations:
+    """Invocations of one inference component (SageMaker counts them per ``InferenceComponentName``)."""
+
+    def __init__(self, component: InferenceComponent):
+        self.component = component
+        self.queries = [_Query("AWS/SageMaker", "Invocations", "Sum", (("InferenceComponentName", component.name),))]
+
+    def apply(self, results: dict, settings: CollectSettings) -> None:
+        self.component.lookback_days = settings.lookback_days
+        values = results[self.queries[0]]
+        self.component.invocations = None if values is None else sum(values)
+
+
 class _Utilization:
     """Peaks of one instance variant (CloudWatch sums CPU and GPU over cores and GPUs: divided here)."""
 
@@ -501,8 +695,9 @@ class _Utilization:
         self.variant = variant
         self.facts = facts
         metrics = _CPU_METRICS + (_GPU_METRICS if is_gpu(facts) else ())
-        self.by_metric = {metric: _Query("/aws/sagemaker/Endpoints", metric, "Maximum", variant.endpoint,
-                                         variant.variant_name) for metric in metrics}
+        dimensions = _variant_dimensions(variant.endpoint, variant.variant_name)
+        self.by_metric = {metric: _Query("/aws/sagemaker/Endpoints", metric, "Maximum", dimensions)
+                          for metric in metrics}
         self.queries = list(self.by_metric.values())
 
     @staticmethod
@@ -535,19 +730,43 @@ class _Utilization:
             variant.monthly_savings_usd = round(saving * catalog.HOURS_PER_MONTH * count, 2)
 
 
-def _attach_metrics(cloudwatch, records: list[_EndpointRecord], settings: CollectSettings) -> None:
-    """Fill invocations, peaks and downsizing on the records' endpoints and variants."""
-    evidence = [_Invocations(record) for record in records if _Invocations.applies(record)]
+def _attach_metrics(cloudwatch, records: list[_EndpointRecord], components: list[InferenceComponent],
+                    settings: CollectSettings) -> None:
+    """Fill invocations, peaks and downsizing on the records' endpoints, variants and components."""
+    plain = [record for record in records if _Invocations.applies(record)]
+    seen = _invocation_variant_names(cloudwatch) if plain else {}
+    evidence: list = [_Invocations(record, seen.get(record.endpoint.name, set())) for record in plain]
+    evidence += [_ComponentInvocations(component) for component in components]
     for record in records:
         for variant in record.variants:
             facts = _Utilization.facts_of(variant)
             if facts is not None:
                 evidence.append(_Utilization(variant, facts))
-    queries = [query for item in evidence for query in item.queries]
+    queries = list(dict.fromkeys(query for item in evidence for query in item.queries))
     end = settings.now.replace(minute=0, second=0, microsecond=0)
     results = _daily_values(cloudwatch, queries, end - timedelta(days=settings.lookback_days), end)
     for item in evidence:
         item.apply(results, settings)
+    for record in records:  # an endpoint of components served what they served (nothing, with none left)
+        endpoint = record.endpoint
+        if endpoint.kind == "real-time" and record.hosts_components:
+            served = [component.invocations for component in components if component.endpoint == endpoint.name]
+            endpoint.lookback_days = settings.lookback_days
+            endpoint.invocations = None if None in served else sum(served)
+
+
+def _invocation_variant_names(cloudwatch) -> dict[str, set]:
+    """Endpoint name -> every variant name its ``Invocations`` were published under.
+
+    ListMetrics covers the past two weeks; within the window the current variant names are queried
+    anyway, so only a rename older than two weeks inside a longer ``lookback_days`` can be missed.
+    """
+    seen: dict[str, set] = {}
+    for metric in _pages(cloudwatch, "list_metrics", "Metrics", Namespace="AWS/SageMaker", MetricName="Invocations"):
+        dimensions = {item.get("Name"): item.get("Value") for item in metric.get("Dimensions", ())}
+        if set(dimensions) == {"EndpointName", "VariantName"}:
+            seen.setdefault(dimensions["EndpointName"], set()).add(dimensions["VariantName"])
+    return seen
 
 
 def _daily_values(cloudwatch, queries: list[_Query], start: datetime, end: datetime) -> dict:
@@ -568,8 +787,7 @@ def _daily_values(cloudwatch, queries: list[_Query], start: datetime, end: datet
                     "Metric": {
                         "Namespace": query.namespace,
                         "MetricName": query.metric,
-                        "Dimensions": [{"Name": "EndpointName", "Value": query.endpoint},
-                                       {"Name": "VariantName", "Value": query.variant}],
+                        "Dimensions": [{"Name": name, "Value": value} for name, value in query.dimensions],
                     },
                     "Period": DAY_SECONDS,
                     "Stat": query.stat,

@@ -1,0 +1,99 @@
+"""The IAM permissions sagewise needs, written once.
+
+``sagewise audit`` refuses, before a request is built, every operation that is not in
+:data:`AUDIT_ACTIONS`, and ``sagewise iam-policy`` prints the same statements as a policy for the
+user's partition and role name. One list serves both, so the guard and the policy cannot drift
+apart (a test also checks the list against every call a full audit makes).
+
+A policy is a tuple of :class:`Statement`; the remediation policy will be a second tuple beside
+:data:`AUDIT`, printed by the same command. This module does not import boto3: printing a policy
+must work where the audit's dependencies are not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+"""Partitions a policy can be printed for (the ARN prefix differs: ``arn:aws-cn:...``)."""
+DEFAULT_ROLE_NAME = "SagewiseAudit"
+DEFAULT_ROLE_SESSION_NAME = "sagewise-audit"
+# IAM's and STS's patterns for what the audit options name (AssumeRole would refuse anything else).
+ACCOUNT_PATTERN = r"\d{12}"
+ROLE_NAME_PATTERN = r"[\w+=,.@-]{1,64}"
+ROLE_SESSION_NAME_PATTERN = r"[\w+=,.@-]{2,64}"
+EXTERNAL_ID_PATTERN = r"[\w+=,.@:/-]{2,1224}"
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: tuple
+    resources: tuple = ("*",)
+    """ARN patterns; ``{partition}`` and ``{role_name}`` are filled in when the policy is printed."""
+
+
+AUDIT = (
+    Statement("ListSageMakerResources", (
+        "sagemaker:Search",
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:ListTrainingJobs",
+    )),
+    Statement("DescribeSageMakerResources", (
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeInferenceComponent",
+        "sagemaker:DescribeModel",
+        "sagemaker:DescribeTrainingJob",
+    ), (
+        "arn:{partition}:sagemaker:*:*:endpoint/*",
+        "arn:{partition}:sagemaker:*:*:endpoint-config/*",
+        "arn:{partition}:sagemaker:*:*:inference-component/*",
+        "arn:{partition}:sagemaker:*:*:model/*",
+        "arn:{partition}:sagemaker:*:*:training-job/*",
+    )),
+    Statement("ReadSageMakerAutoScaling", (
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:DescribeScheduledActions",
+    )),
+    Statement("ReadEndpointMetrics", (
+        "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
+    )),
+    Statement("FindScopes", (
+        "ec2:DescribeRegions",
+        "organizations:ListAccounts",
+        "sts:GetCallerIdentity",
+    )),
+    # Belongs to the identity that starts the audit; the member accounts' role needs the rest.
+    Statement("AssumeTheAuditRoleInEachAccount", ("sts:AssumeRole",), ("arn:{partition}:iam::*:role/{role_name}",)),
+)
+"""What ``sagewise audit`` calls: List/Search for listings, Describe for details, and nothing that writes."""
+
+AUDIT_ACTIONS = frozenset(action for statement in AUDIT for action in statement.actions)
+"""Every IAM action (``service:Operation``) the audit may call; the read-only guard allows exactly these."""
+
+
+def policy_document(statements: tuple, *, role_name: str = DEFAULT_ROLE_NAME, partition: str = "aws") -> dict:
+    """An IAM policy document granting ``statements`` in ``partition``, assuming roles named ``role_name``."""
+    if partition not in PARTITIONS:
+        raise ValueError(f"unknown partition {partition!r} (one of {', '.join(PARTITIONS)})")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": statement.sid,
+                "Effect": "Allow",
+                "Action": list(statement.actions),
+                "Resource": _resources([r.format(partition=partition, role_name=role_name)
+                                        for r in statement.resources]),
+            }
+            for statement in statements
+        ],
+    }
+
+
+def _resources(resources: list):
+    return resources[0] if len(resources) == 1 else resources
