@@ -321,3 +321,18 @@ def explain_text(rule) -> str:
         lines.append("")
     lines += ["## References", ""] + [f"- {reference}" for reference in rule.docs["references"]]
     return "\n".join(lines)
+
+
+@main.command("iam-policy")
+@click.option("--role-name", default=iam.DEFAULT_ROLE_NAME, show_default=True,
+              callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
+              help="Role that `sagewise audit --role-name` assumes in each account.")
+@click.option("--partition", type=click.Choice(iam.PARTITIONS), default="aws", show_default=True,
+              help="AWS partition of the accounts (the ARN prefix).")
+def iam_policy(role_name, partition):
+    """Print the least-privilege IAM policy for `sagewise audit`, as JSON.
+
+    Attach it to the identity that runs the audit, and (without its AssumeRole statement) to the
+    role the audit assumes in each account. The audit refuses any call this policy does not grant.
+    """
+    click.echo(json.dumps(iam.policy_document(iam.AUDIT, role_name=role_name, partition=partition), indent=2))
