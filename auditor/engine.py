@@ -164,7 +164,8 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
         where = _where(suppression)
         if suppression.problem is not None:
             meta = by_selector.get(MALFORMED_SUPPRESSION)
-            message = f"The sagewise metadata {where} cannot be read: {suppression.problem}"
+            block = "`Metadata.sagewise`" + ("" if suppression.location.resource else " at the template's root")
+            message = f"{block} cannot be read, so it suppresses nothing: {suppression.problem}"
         elif not suppression.reason:
             meta = by_selector.get(SUPPRESSION_WITHOUT_REASON)
             message = f"The ignore of {suppression.rule} {where} has no reason, so it suppresses nothing; add `reason: ...`"

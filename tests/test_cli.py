@@ -311,6 +311,35 @@ def test_suppression_of_nonexistent_rule_is_reported(project, sagewise):
     assert "SW001" in [f["rule_id"] for f in findings], findings
 
 
+def test_variant_findings_can_be_ignored_on_the_endpoint_that_serves_them(project, sagewise):
+    text = WARNING.replace(
+        "    Type: AWS::SageMaker::Endpoint\n",
+        "    Type: AWS::SageMaker::Endpoint\n    Metadata:\n      sagewise:\n        ignore:\n"
+        "          - {id: SW101, reason: fixed fleet for batch scoring}\n", 1)
+    assert text != WARNING
+    (project / "t.yaml").write_text(text)
+    assert sorted(f["rule_id"] for f in _lint_json(sagewise, "t.yaml")["findings"]) == ["SW302"]
+
+
+def test_template_level_ignore_covers_the_whole_file(project, sagewise):
+    root = "Metadata:\n  sagewise:\n    ignore:\n{entries}Resources:\n"
+    entries = ("      - {id: SW302, reason: frozen stack until the migration}\n"
+               "      - {id: SW103, reason: no longer needed}\n"
+               "      - {id: SW101}\n")
+    (project / "t.yaml").write_text(WARNING.replace("Resources:\n", root.format(entries=entries), 1))
+    findings = _lint_json(sagewise, "t.yaml")["findings"]
+    assert sorted((f["rule_id"], f["resource"]) for f in findings) == [
+        ("SW001", ""), ("SW002", ""), ("SW101", "Config")]
+    unused = next(f for f in findings if f["rule_id"] == "SW001")
+    assert "at the template's root" in unused["message"] and "SW103" in unused["message"]
+
+
+def test_text_output_names_the_resource_an_ignore_belongs_to(project, sagewise):
+    (project / "t.yaml").write_text(WARNING)
+    lines = sagewise("lint", "t.yaml", "--isolated").stdout.splitlines()
+    assert all(" [warning] Config: " in line or " [info] Config: " in line for line in lines[:-1])
+
+
 def test_suppression_only_applies_to_its_resource(project, sagewise):
     text = WARNING + (
         "  Other:\n"
@@ -436,6 +465,39 @@ def test_invalid_when_expression_is_a_clear_error(project, sagewise, expression)
     assert "ACME101.yaml" in result.stderr and "when" in result.stderr
 
 
+@pytest.mark.parametrize("message, words", [
+    ("below {params.minimum}", ("{params[minimum]}",)),
+    ("below {params[minimun]}", ("no parameter minimun", "minimum")),
+    ("below {max_capacity.real}", ("{max_capacity}",)),
+    ("below {max_capacity!r}", ("conversions",)),
+    ("below {max_capacity:.2q}", ("format",)),
+    ("below {", ("brace",)),
+])
+def test_message_references_are_checked_when_the_rule_loads(project, sagewise, message, words):
+    (project / "house").mkdir()
+    (project / "house" / "ACME101.yaml").write_text(CUSTOM_RULE.replace("below {params[minimum]}", message))
+    result = sagewise("lint", "info.yaml", "--isolated", "--rules-dir", "house")
+    assert result.exit_code == 2
+    assert "ACME101.yaml" in result.stderr and "message" in result.stderr
+    for word in words:
+        assert word in result.stderr
+
+
+def test_a_rule_that_fails_at_run_time_is_reported_against_the_rule_not_the_template(project, sagewise):
+    """A condition can be valid JMESPath and still fail on the data (here: abs() of a string)."""
+    (project / "house").mkdir()
+    (project / "house" / "ACME101.yaml").write_text(CUSTOM_RULE.replace(
+        "when: namespace == 'sagemaker' && max_capacity != null && max_capacity < params.minimum",
+        "when: abs(resource_id) > `1`"))
+    result = sagewise("lint", "info.yaml", "warning.yaml", "--isolated", "--rules-dir", "house", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 2
+    assert [error["file"] for error in report["errors"]] == ["house/ACME101.yaml"]
+    assert "checks.0" in report["errors"][0]["message"]
+    assert report["summary"]["files"] == 2
+    assert {f["rule_id"] for f in report["findings"]} >= {"SW101", "SW302"}
+
+
 def test_message_with_an_unknown_field_is_a_clear_error(project, sagewise):
     (project / "house").mkdir()
     (project / "house" / "ACME101.yaml").write_text(CUSTOM_RULE.replace("{resource_id}", "{resource_idd}"))
@@ -488,3 +550,45 @@ def test_cli_lint_command_does_not_import_boto3(project, subprocess_env):
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip() == ""
+
+
+# -- Ctrl-C ---------------------------------------------------------------------------------------------------
+
+def test_ctrl_c_is_exit_130_without_a_traceback(project, sagewise, monkeypatch):
+    import auditor.lint
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auditor.lint, "lint_paths", interrupted)
+    result = sagewise("lint", "warning.yaml", "--isolated")
+    assert result.exit_code == 130
+    assert result.stderr == "sagewise: interrupted\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT cannot be sent to a child process on Windows")
+def test_sigint_stops_a_long_run_promptly(tmp_path, subprocess_env):
+    import signal
+    import time
+
+    endpoints = "".join(textwrap.dedent(f"""\
+          Config{index}:
+            Type: AWS::SageMaker::EndpointConfig
+            Properties:
+              ProductionVariants:
+                - {{VariantName: AllTraffic, ModelName: m, InstanceType: ml.m5.large, InitialInstanceCount: 1}}
+          Endpoint{index}:
+            Type: AWS::SageMaker::Endpoint
+            Properties: {{EndpointConfigName: !GetAtt Config{index}.EndpointConfigName}}
+        """) for index in range(3000))
+    for copy in range(4):
+        (tmp_path / f"big{copy}.yaml").write_text("Resources:\n" + endpoints)
+    child = subprocess.Popen([sys.executable, "-m", "auditor", "lint", "--isolated", "."], cwd=tmp_path,
+                             env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # past start-up (imports), well inside the run
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=20)
+    if child.returncode == 1:
+        pytest.skip("the run finished before the signal arrived")  # a very fast machine
+    assert child.returncode == 130, stderr
+    assert stderr == "sagewise: interrupted\n"

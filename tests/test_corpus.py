@@ -115,6 +115,11 @@ def test_errors_only_for_files_that_really_are_invalid(linted, corpus):
     assert not missed, f"invalid files not reported: {missed}"
 
 
+def test_messages_never_show_an_unreadable_placeholder(linted):
+    result, _ = linted
+    assert [f.message for f in result.findings if "${?}" in f.message] == []
+
+
 def test_corpus_errors_carry_their_line(linted, corpus):
     result, _ = linted
     for error in result.errors:

@@ -6,6 +6,7 @@ produce (``SW101:15`` = rule and line). A missing finding fails, and so does an 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,22 @@ def test_findings_name_what_they_point_at():
             for finding in findings_of(folder.name, path):
                 assert "{" not in finding.message.replace("${", "")
                 assert "unknown" not in finding.message, finding.message
+                assert "${?}" not in finding.message and "<unresolved>" not in finding.message, finding.message
+                # A name CloudFormation generates is shown as the logical ID, not as ${X.EndpointName}.
+                assert not re.search(r"endpoint \$\{\w+\.EndpointName\}", finding.message), finding.message
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*/good-*")), ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_good_fixtures_have_no_finding_of_any_rule(path):
+    """A file named good-* shows correct configuration: no rule at all may fire on it, not only its folder's."""
+    model = read_model(path)
+    assert model is not None
+    findings = engine.evaluate(model, list(RULES.values()))
+    assert [f"{f.rule_id}:{f.location.line} {f.message}" for f in findings] == []
+
+
+def test_a_cooldown_that_was_not_written_is_shown_as_the_default():
+    (omitted,) = findings_of("SW104", FIXTURES / "SW104" / "bad-omitted-scale-out.json")
+    assert "scale-in cooldown of 120s, shorter than its scale-out cooldown of 300s (default)" in omitted.message
+    (written,) = findings_of("SW104", FIXTURES / "SW104" / "bad-short-scale-in.yaml")
+    assert "(default)" not in written.message

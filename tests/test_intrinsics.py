@@ -9,6 +9,7 @@ import pytest
 
 from auditor.sources.intrinsics import (
     MAX_CONDITION_COMBINATIONS,
+    MAX_RESOLVED_LENGTH,
     UNKNOWN,
     Resolver,
     Text,
@@ -355,3 +356,106 @@ def test_known_and_unknown():
     assert not has_unknown(name) and not has_unknown("x") and not has_unknown(Text(("a", name)))
     assert str(UNKNOWN) == "<unresolved>"
     assert str(Token("getatt", "Ep", "EndpointName")) == "${Ep.EndpointName}"
+
+
+# -- resolution that cannot blow up -------------------------------------------------------------------------
+
+
+def _doubling_chain(count: int) -> str:
+    lines = ["Resources:"]
+    for index in range(count):
+        previous = f"!GetAtt E{index - 1}.EndpointName"
+        name = "base" if index == 0 else f"!Join ['', [{previous}, {previous}]]"
+        lines += [f"  E{index}:", "    Type: AWS::SageMaker::Endpoint", "    Properties:",
+                  f"      EndpointName: {name}", "      EndpointConfigName: c"]
+    return "\n".join(lines) + "\n"
+
+
+def test_each_attribute_is_resolved_once():
+    """Each name is its predecessor's twice: resolved naively that is 2**40 lookups and a terabyte string."""
+    resolver = Resolver(parse(_doubling_chain(40)))
+    calls = []
+    original = resolver._attribute
+
+    def counting(logical_id, attribute):
+        calls.append(logical_id)
+        return original(logical_id, attribute)
+
+    resolver._attribute = counting
+    assert resolver.get_att("E8", "EndpointName") == "base" * 2 ** 8
+    # Past 4 KB a name is no longer spelt out: it stays symbolic (built from an earlier name), never a guess.
+    assert not isinstance(resolver.get_att("E39", "EndpointName"), str)
+    assert sorted(calls) == sorted(f"E{index}" for index in range(40))
+
+
+def test_a_string_longer_than_the_bound_is_unknown():
+    assert text(["x" * MAX_RESOLVED_LENGTH]) == "x" * MAX_RESOLVED_LENGTH
+    assert text(["x" * MAX_RESOLVED_LENGTH, "y"]) is UNKNOWN
+    assert text([Token("param", "P" * MAX_RESOLVED_LENGTH)]) is UNKNOWN
+
+
+def test_a_very_long_chain_of_names_stays_symbolic_past_the_depth_limit():
+    lines = ["Resources:", "  E0:", "    Type: AWS::SageMaker::Endpoint", "    Properties: {EndpointName: base}"]
+    for index in range(1, 300):
+        lines += [f"  E{index}:", "    Type: AWS::SageMaker::Endpoint",
+                  f"    Properties: {{EndpointName: !GetAtt E{index - 1}.EndpointName}}"]
+    resolver = Resolver(parse("\n".join(lines) + "\n"))
+    assert resolver.get_att("E50", "EndpointName") == "base"
+    fresh = Resolver(parse("\n".join(lines) + "\n"))  # no RecursionError, and no string it cannot know
+    name = fresh.get_att("E299", "EndpointName")
+    assert isinstance(name, Token) and name.kind == "getatt"
+
+
+CYCLES = {
+    "self": ("""\
+        Resources:
+          Model:
+            Type: AWS::SageMaker::Model
+            Properties:
+              ModelName: !GetAtt Model.ModelName
+        """, "Model", "circular reference: Model -> Model", 2),
+    "pair": ("""\
+        Resources:
+          Endpoint:
+            Type: AWS::SageMaker::Endpoint
+            Properties:
+              EndpointName: !GetAtt Config.EndpointConfigName
+              EndpointConfigName: c
+          Config:
+            Type: AWS::SageMaker::EndpointConfig
+            Properties:
+              EndpointConfigName: !Join ['-', [!GetAtt Endpoint.EndpointName, config]]
+        """, "Endpoint", "circular reference: Config -> Endpoint -> Config", 7),
+    "sub": ("""\
+        Resources:
+          Endpoint:
+            Type: AWS::SageMaker::Endpoint
+            Properties:
+              EndpointName: !Sub "${Endpoint.EndpointName}-x"
+              EndpointConfigName: c
+        """, "Endpoint", "circular reference: Endpoint -> Endpoint", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CYCLES))
+def test_circular_references_name_the_cycle(case):
+    from auditor.sources.intrinsics import CircularReference
+
+    source, start, message, line = CYCLES[case]
+    resolver = Resolver(parse(textwrap.dedent(source)))
+    attribute = {"Model": "ModelName", "Endpoint": "EndpointName"}[start]
+    with pytest.raises(CircularReference) as raised:
+        resolver.get_att(start, attribute)
+    assert (raised.value.message, raised.value.line) == (message, line)
+
+
+@pytest.mark.parametrize("case", sorted(CYCLES))
+def test_a_circular_template_is_one_error_for_its_file(case, tmp_path, monkeypatch):
+    from auditor.lint import lint_paths
+    from auditor.rules import load_rules
+
+    source, _, message, line = CYCLES[case]
+    (tmp_path / "cycle.yaml").write_text(textwrap.dedent(source))
+    monkeypatch.chdir(tmp_path)
+    result = lint_paths(["cycle.yaml"], load_rules())
+    assert [(error.file, error.line, error.message) for error in result.errors] == [("cycle.yaml", line, message)]

@@ -14,7 +14,7 @@ from auditor.rules import RuleError, builtin_rules_dir, load_file, load_rules, v
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = load_rules(check_builtin=True)
-ENGINE_RULES = {engine.UNUSED_SUPPRESSION, engine.SUPPRESSION_WITHOUT_REASON}
+ENGINE_RULES = {engine.UNUSED_SUPPRESSION, engine.SUPPRESSION_WITHOUT_REASON, engine.MALFORMED_SUPPRESSION}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)

@@ -233,7 +233,10 @@ class Resolver:
         return Token("getatt", logical_id, attribute)
 
     def _circular(self, key: tuple):
-        cycle = [logical_id for logical_id, _ in self._resolving[self._resolving.index(key):]] + [key[0]]
+        """Raise the cycle, written from its first logical ID in sorted order (the same whichever is met first)."""
+        members = [logical_id for logical_id, _ in self._resolving[self._resolving.index(key):]]
+        start = members.index(min(members))
+        cycle = members[start:] + members[:start] + [min(members)]
         line, column = locate(self.template, ["Resources", cycle[0]])
         raise CircularReference(f"circular reference: {' -> '.join(cycle)}", line, column)
 

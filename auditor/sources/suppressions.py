@@ -42,18 +42,18 @@ def read(holder, path: list, location: Callable) -> list[Suppression]:
                             problem=problem)]
 
     if not isinstance(settings, dict):
-        return malformed("expected a mapping with an `ignore` list, e.g. "
-                         "`sagewise: {ignore: [{id: SW101, reason: ...}]}`", base)
+        return malformed(f"expected a mapping whose only key is `ignore`, not {_kind(settings)}", base)
     found: list[Suppression] = []
     for key in settings:
         if key != "ignore":
-            found += malformed(f"unknown key `{key}` (the only key is `ignore`)", base + [key])
+            found += malformed(f"`{key}` is not a key it reads (the only key is `ignore`)", base + [key],
+                               f"Metadata.sagewise.{key}")
     if "ignore" not in settings:
         return found
     entries = settings["ignore"]
     if not isinstance(entries, list):
         return found + malformed(
-            f"`ignore` must be a list of entries such as `- {{id: SW101, reason: ...}}`, not {_kind(entries)}",
+            f"`ignore` must be a list of entries (`- id: SW101` with a `reason`), not {_kind(entries)}",
             base + ["ignore"], "Metadata.sagewise.ignore")
     for index, entry in enumerate(entries):
         entry_path = base + ["ignore", index]
@@ -80,7 +80,7 @@ def _entry_problem(entry) -> str | None:
         return f"must be a mapping with `id` and `reason`, not {_kind(entry)}"
     unknown = [str(key) for key in entry if key not in ENTRY_KEYS]
     if unknown:
-        return f"has unknown key(s) {', '.join(f'`{key}`' for key in unknown)} (the keys are `id` and `reason`)"
+        return f"has {', '.join(f'`{key}`' for key in unknown)}, which is not a key it reads (the keys are `id` and `reason`)"
     if not isinstance(entry.get("id"), str) or not entry["id"].strip():
         return "has no `id` (the rule id or name to ignore)"
     if "reason" in entry and not isinstance(entry["reason"], str):

@@ -1,0 +1,18 @@
+"""The README's example output is what the tool prints on the repository's own examples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_opening_example_is_the_real_output(sagewise, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```console\n\$ sagewise lint examples/\n(.*?)```\n", readme, re.DOTALL)
+    assert block, "the README's opening example is missing"
+    monkeypatch.chdir(ROOT)
+    result = sagewise("lint", "examples/", "--isolated")
+    assert result.exit_code == 1
+    assert result.stdout == block.group(1)
