@@ -1,6 +1,6 @@
 """Facts about ``ml.*`` instance types: family, size, accelerators, generation, estimated price.
 
-The figures live in ``data/instances.yaml`` (with their source and date) so that updating a price
+The figures live in ``data/instances.json`` (with their source and date) so that updating a price
 or adding a family is a data change. Unknown types yield ``None`` facts: rules stay silent on a
 type they know nothing about rather than guess.
 """
@@ -8,11 +8,11 @@ type they know nothing about rather than guess.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 HOURS_PER_MONTH = 730
 _TYPE = re.compile(r"^ml\.([a-z0-9-]+)\.([a-z0-9]+)$")
@@ -41,8 +41,8 @@ class InstanceFacts:
 
 @functools.lru_cache(maxsize=1)
 def _catalog() -> dict:
-    with open(Path(__file__).parent / "data" / "instances.yaml", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    with open(Path(__file__).parent / "data" / "instances.json", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def size_rank(size: str) -> int | None:

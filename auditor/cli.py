@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import threading
 
 import click
 
@@ -126,6 +127,12 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("sagewise: interrupted", err=True)
+            if threading.active_count() > 1:
+                # Worker threads (an audit's) may be waiting on a network read; the interpreter would join
+                # them at exit, for up to the read timeout. Nothing is left to write: leave now.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(EXIT_INTERRUPTED)
             sys.exit(EXIT_INTERRUPTED)
 
 

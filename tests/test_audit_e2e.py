@@ -205,3 +205,29 @@ def test_the_commands_defaults_are_the_audits():
     defaults = {param.name: param.default for param in audit.params}
     for name in ("role_session_name", "jobs", "max_attempts", "connect_timeout", "read_timeout", "training_days"):
         assert defaults[name] == getattr(AuditOptions(), name), name
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT cannot be sent to a child process on Windows")
+def test_ctrl_c_exits_at_once_while_calls_hang(moto_server, environment, tmp_path):
+    """STS answers (moto) and every SageMaker call hangs on an endpoint that never answers: Ctrl-C must not wait
+    for the read timeout of the hung worker threads."""
+    import signal
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        env = {**environment, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+               "AWS_ENDPOINT_URL_STS": moto_server}
+        child = subprocess.Popen([sys.executable, "-m", "auditor", "audit", "--region", REGION, "--region", "eu-west-1",
+                                  "--read-timeout", "120", "--max-attempts", "1"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # identity read, both scopes' first call hanging
+        assert child.poll() is None, child.communicate()
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=30)
+        waited = time.monotonic() - interrupted
+    assert child.returncode == 130, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert waited < 10, f"took {waited:.1f} s to stop"

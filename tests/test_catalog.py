@@ -1,4 +1,4 @@
-"""The instance catalog (auditor/data/instances.yaml) against the SageMaker API's own list of types.
+"""The instance catalog (auditor/data/instances.json) against the SageMaker API's own list of types.
 
 botocore's SageMaker service model names every type SageMaker accepts (ProductionVariantInstanceType for
 hosting, TrainingInstanceType for training jobs), so it is the reference for what the catalog must know
@@ -38,7 +38,7 @@ def _family(instance_type: str) -> str:
 
 def test_every_hosting_family_is_known():
     unknown = {_family(name) for name in HOSTING} - set(FAMILIES) - ACCEPTED_GAPS
-    assert not unknown, f"hosting families missing from instances.yaml: {sorted(unknown)}"
+    assert not unknown, f"hosting families missing from instances.json: {sorted(unknown)}"
 
 
 def test_every_training_family_is_known():
@@ -48,6 +48,14 @@ def test_every_training_family_is_known():
 def test_nothing_is_catalogued_that_sagemaker_does_not_accept():
     assert set(TYPES) - HOSTING - TRAINING == set()
     assert set(FAMILIES) - {_family(name) for name in HOSTING | TRAINING} == set()
+
+
+def test_a_family_says_when_only_one_job_kind_accepts_it():
+    hosting = {_family(name) for name in HOSTING}
+    training = {_family(name) for name in TRAINING}
+    for family, facts in FAMILIES.items():
+        expected = None if family in hosting and family in training else ("hosting" if family in hosting else "training")
+        assert facts.get("only") == expected, family
 
 
 def test_r4_is_not_a_sagemaker_type():
