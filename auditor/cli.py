@@ -72,7 +72,8 @@ class Run:
             chosen = _split(select) or self.config.select
             extend = self.config.extend_select + _split(extend_select)
             ignored = self.config.ignore + _split(ignore)
-            unknown = rule_files.unknown_selectors(self.all_rules, _split(select) + _split(extend_select) + _split(ignore))
+            named = _split(select) + _split(extend_select) + _split(ignore)
+            unknown = rule_files.unknown_selectors(self.all_rules, named)
             if unknown:
                 raise UsageProblem(f"unknown rule selector(s): {', '.join(unknown)} (see `sagewise rules`)")
             self.rules = rule_files.select(self.all_rules, select=chosen, extend_select=extend, ignore=ignored)
@@ -80,6 +81,10 @@ class Run:
         except (configuration.ConfigError, rule_files.RuleError) as exc:
             raise UsageProblem(str(exc)) from None
         self.fail_on = fail_on or self.config.fail_on
+
+    def all_params(self) -> dict:
+        """Rule id -> parameters with the configuration's overrides, for every rule (fixes read them)."""
+        return {rule.id: {**rule.default_params(), **self.params.get(rule.id, {})} for rule in self.all_rules}
 
     def _check_config_selectors(self) -> None:
         """A typo in the configuration must not silently select or ignore nothing."""
@@ -149,19 +154,58 @@ def main():
     """
 
 
+def fix_options(function):
+    """Options of ``fix`` (and of ``lint``, where ``--fix`` turns them on)."""
+    options = [
+        click.option("--unsafe-fixes", is_flag=True,
+                     help="Also apply unsafe fixes (instance type changes); see the FIX column of `sagewise rules`."),
+        click.option("--diff", is_flag=True,
+                     help="Print the fixes as a unified diff and change nothing (exit 1 when there is one)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))  # an unreadable file is that file's error
 @selection_options
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
-def lint(paths, output_format, output, exclude, **kwargs):
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place (the same as `sagewise fix`).")
+@fix_options
+def lint(paths, output_format, output, exclude, fix, unsafe_fixes, diff, **kwargs):
     """Check templates and definitions in PATHS (files or directories; default: .).
 
     Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
     2 when an input could not be read or the options or configuration are invalid.
     """
+    _lint(paths, output_format, output, exclude, kwargs, fix=fix or diff, unsafe=unsafe_fixes, diff=diff)
+
+
+@main.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
+@selection_options
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+@fix_options
+def fix_command(paths, output_format, output, exclude, unsafe_fixes, diff, **kwargs):
+    """Apply the fixes of the findings in PATHS, in place, then report what remains.
+
+    Edits are minimal: everything a fix does not change stays byte for byte, each file is
+    written atomically and only if it did not change meanwhile. Safe fixes only, unless
+    --unsafe-fixes. Exit status as for lint, on what remains; with --diff, 1 when a fix is shown.
+    """
+    _lint(paths, output_format, output, exclude, kwargs, fix=True, unsafe=unsafe_fixes, diff=diff)
+
+
+def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: bool, diff: bool) -> None:
     from .lint import lint_paths
 
     run = Run(**_run_options(kwargs))
+    fixing = None
+    if fix:
+        from .fixers.apply import FixOptions
+
+        fixing = FixOptions(unsafe=unsafe, write=not diff, params=run.all_params())
     result = lint_paths(
         paths or (".",),
         run.rules,
@@ -171,10 +215,33 @@ def lint(paths, output_format, output, exclude, **kwargs):
         per_path_ignores=run.config.per_path_ignores,
         root=run.config.root,
         known_rules=run.all_rules,
+        fixing=fixing,
     )
+    if diff:
+        _print_diff(result)
+        sys.exit(EXIT_ERROR if result.errors else (EXIT_FINDINGS if result.fixed else EXIT_OK))
     report = Report("lint", result.findings, result.errors, run.rules,
                     counts={"files": result.files, "skipped": result.skipped})
+    if fixing is not None:
+        report.fixes = {"findings": sum(outcome.resolved for _, outcome in result.fixed),
+                        "files": len(result.fixed), "unsafe_available": result.unsafe_available,
+                        "applied": [{"file": shown, "rule_id": fix.finding.rule_id,
+                                     "resource": fix.finding.location.resource, "description": fix.description}
+                                    for shown, outcome in result.fixed for fix in outcome.applied]}
     run.finish(report, output_format, output)
+
+
+def _print_diff(result) -> None:
+    for shown, outcome in result.fixed:
+        click.echo(outcome.diff(shown), nl=False)
+    for error in result.errors:
+        click.echo(f"{error.file}: error: {error.message}", err=True)
+    fixes = sum(outcome.resolved for _, outcome in result.fixed)
+    noun = "finding" if fixes == 1 else "findings"
+    line = f"Would fix {fixes} {noun} in {len(result.fixed)} file{'' if len(result.fixed) == 1 else 's'}"
+    if result.unsafe_available:
+        line += f" ({result.unsafe_available} more with --unsafe-fixes)"
+    click.echo(line + ".", err=True)
 
 
 def _matching(pattern: str | None, what: str):
@@ -321,6 +388,10 @@ def explain_text(rule) -> str:
              f"Fix safety: {rule.fix['safety']}. {rule.fix['summary'].strip()}.", ""]
     for key, title in DOC_SECTIONS:
         lines += [f"## {title}", "", rule.docs[key].strip(), ""]
+        if key == "fix" and rule.fix.get("diff"):
+            command = "sagewise fix --unsafe-fixes" if rule.fix["safety"] == "unsafe" else "sagewise fix"
+            lines += [f"`{command}` on a template like the example:", "", "```diff",
+                      rule.fix["diff"].rstrip("\n"), "```", ""]
     if rule.params:
         lines += ["## Parameters", ""]
         lines += [f"- `{name}` (default `{spec['default']}`): {spec['description']}"

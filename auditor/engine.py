@@ -122,6 +122,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     source=resource.source,
                     subject=(resource.location.scope, resource.location.resource, resource.location.path),
                     owners=resource.owners,
+                    model_object=resource,
                 )
                 findings.setdefault(finding.identity, finding)
     return _apply_suppressions(list(findings.values()), model.suppressions, rules, known_rules or rules, severities)
@@ -168,7 +169,8 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
             message = f"{block} cannot be read, so it suppresses nothing: {suppression.problem}"
         elif not suppression.reason:
             meta = by_selector.get(SUPPRESSION_WITHOUT_REASON)
-            message = f"The ignore of {suppression.rule} {where} has no reason, so it suppresses nothing; add `reason: ...`"
+            message = (f"The ignore of {suppression.rule} {where} has no reason, so it suppresses nothing; "
+                       "add `reason: ...`")
         elif not suppression.used:
             meta = by_selector.get(UNUSED_SUPPRESSION)
             named = by_selector.get(suppression.rule)
@@ -189,6 +191,7 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
             message=message,
             location=suppression.location,
             fix={"safety": meta.fix["safety"], "summary": meta.fix["summary"]},
+            model_object=suppression,
         ))
     return kept
 

@@ -29,6 +29,8 @@ class Finding:
     several findings on one object share its cost, which totals must count once."""
     owners: tuple = ()
     """Resources besides ``location.resource`` where an ignore of this finding may be declared."""
+    model_object: object = field(default=None, repr=False, compare=False)
+    """The model object the rule matched (what a fixer reads); ``None`` for the engine's own findings."""
 
     @property
     def identity(self) -> tuple:

@@ -30,6 +30,10 @@ class LintResult:
     """How many files were read as templates or definitions."""
     skipped: int = 0
     """How many candidate files were not templates or definitions."""
+    fixed: list = field(default_factory=list)
+    """(shown path, :class:`~auditor.fixers.apply.FileFixes`) of every file a fix changed (``--fix``)."""
+    unsafe_available: int = 0
+    """Findings left that ``--unsafe-fixes`` would fix."""
 
 
 def read_model(path: Path, *, scope: str | None = None, shown: str | None = None) -> ResourceModel | None:
@@ -39,13 +43,34 @@ def read_model(path: Path, *, scope: str | None = None, shown: str | None = None
     is how it is reported (default: :func:`display_path`). Raises :class:`DocumentError` when the
     file looks like a template or definition but cannot be read as one.
     """
-    shown = shown or display_path(path)
-    scope = scope or shown
     data = read_bytes(path)
     if not looks_like_definition(data):
         return None
-    text = decode(data)
-    document = _parse_without_gc(text, SYNTAX_BY_SUFFIX.get(path.suffix.lower(), "auto"))
+    return read_text(decode(data), path, scope=scope, shown=shown).model
+
+
+@dataclass
+class ReadText:
+    document: object
+    """The parsed tree (with marks)."""
+    syntax: str
+    """``yaml`` or ``json``: how the text was parsed."""
+    model: ResourceModel | None
+    """``None`` when the document is not a template or definition."""
+
+
+def read_text(text: str, path: Path, *, scope: str | None = None, shown: str | None = None) -> ReadText:
+    """Parse decoded ``text`` (the content of ``path``) and read its model; see :func:`read_model`."""
+    shown = shown or display_path(path)
+    scope = scope or shown
+    syntax = SYNTAX_BY_SUFFIX.get(path.suffix.lower(), "auto")
+    if syntax == "auto":
+        syntax = "json" if text.lstrip().startswith("{") else "yaml"
+    document = _parse_without_gc(text, syntax)
+    return ReadText(document, syntax, _model(document, path, scope=scope, shown=shown, text=text))
+
+
+def _model(document, path: Path, *, scope: str, shown: str, text: str) -> ResourceModel | None:
     if cloudformation.is_template(document):
         return cloudformation.read_template(document, file=shown, scope=scope, text=text)
     location = Location(scope, "", "", 1, 1, file=shown)
@@ -78,8 +103,12 @@ def _parse_without_gc(text: str, syntax: str):
 
 
 def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_path_ignores=None,
-               root: Path | None = None, known_rules=None) -> LintResult:
-    """Lint ``paths``. Globs and fingerprints use paths relative to ``root`` (default: cwd)."""
+               root: Path | None = None, known_rules=None, fixing=None) -> LintResult:
+    """Lint ``paths``. Globs and fingerprints use paths relative to ``root`` (default: cwd).
+
+    With ``fixing`` (:class:`~auditor.fixers.apply.FixOptions`), each file is fixed first and its
+    remaining findings reported.
+    """
     cwd = Path.cwd()
     root = root or cwd
     result = LintResult()
@@ -90,12 +119,19 @@ def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_pa
     for path, _explicit in found.files:
         shown = display_path(path, cwd)
         relative = relative_path(path, root)
+        def evaluate(model, relative=relative):
+            found = engine.evaluate(model, rules, params, severities, known_rules, problems=rule_problems)
+            return _without_path_ignores(found, relative, per_path_ignores or {}, rules)
+
         try:
-            model = read_model(path, scope=relative, shown=shown)
-            if model is None:
+            if fixing is None:
+                model = read_model(path, scope=relative, shown=shown)
+                findings = evaluate(model) if model is not None else None
+            else:
+                findings = _fix_file(path, relative, shown, evaluate, fixing, result)
+            if findings is None:
                 result.skipped += 1
                 continue
-            findings = engine.evaluate(model, rules, params, severities, known_rules, problems=rule_problems)
         except DocumentError as error:
             result.errors.append(InputError(error.message, file=shown, line=error.line, column=error.column))
             continue
@@ -106,11 +142,32 @@ def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_pa
             ))
             continue
         result.files += 1
-        result.findings.extend(_without_path_ignores(findings, relative, per_path_ignores or {}, rules))
+        result.findings.extend(findings)
     result.errors.extend(problem.as_error() for problem in rule_problems.values())
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=InputError.sort_key)
     return result
+
+
+def _fix_file(path: Path, relative: str, shown: str, evaluate, fixing, result: LintResult) -> list | None:
+    """Fix one file (see :mod:`auditor.fixers.apply`); its remaining findings, or None when it is no template."""
+    from .fixers.apply import fix_text, write_fixed
+    from .writing import WriteError
+
+    data = read_bytes(path)
+    if not looks_like_definition(data):
+        return None
+    outcome = fix_text(decode(data), path, scope=relative, shown=shown, evaluate=evaluate, params=fixing.params,
+                       unsafe=fixing.unsafe)
+    if outcome.changed:
+        if fixing.write:
+            try:
+                write_fixed(path, data, outcome.text)
+            except WriteError as error:
+                raise DocumentError(str(error)) from None
+        result.fixed.append((shown, outcome))
+    result.unsafe_available += outcome.unsafe_available
+    return outcome.findings
 
 
 def _without_path_ignores(findings, relative: str, per_path_ignores: dict, rules) -> list:

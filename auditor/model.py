@@ -54,6 +54,12 @@ class Resource:
     owners: tuple = field(default=(), repr=False)
     """Other resources (logical IDs or ARNs, in the same scope) where an ignore of this object's
     findings may also be declared: a variant's endpoint, besides the endpoint config it is in."""
+    document_path: tuple = field(default=(), repr=False)
+    """Template sources: the keys and indexes leading to the object in its document (for fixes);
+    inside a definition held in a string, the path within that definition."""
+    definition_path: tuple | None = field(default=None, repr=False)
+    """For objects inside a definition written as a string (``DefinitionString``,
+    ``PipelineDefinitionBody``): the path of that string in the file; ``None`` otherwise."""
 
     def facts(self) -> dict[str, Any]:
         """The object as the plain dict that rule conditions are evaluated against."""
@@ -65,7 +71,7 @@ class Resource:
         return self.location
 
 
-_NOT_FACTS = frozenset({"location", "field_locations", "owners"})
+_NOT_FACTS = frozenset({"location", "field_locations", "owners", "document_path", "definition_path"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -274,3 +280,5 @@ class Suppression:
     used: bool = False
     problem: str | None = None
     """Why the declaration cannot be read as an ignore (reported as SW003); it then suppresses nothing."""
+    document_path: tuple = ()
+    """Keys and indexes of the entry in its template (for the fix that removes an unused one)."""

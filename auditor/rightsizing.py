@@ -101,3 +101,24 @@ def _cpu_hosting_types() -> list[str]:
 def is_gpu(facts: catalog.InstanceFacts) -> bool:
     """NVIDIA instances publish GPUUtilization; Inferentia/Trainium/Gaudi report elsewhere."""
     return bool(facts.accelerator and facts.accelerator.startswith("NVIDIA"))
+
+
+CPU_EQUIVALENT_FAMILY = "m5"
+"""Where a variant that never used its accelerator moves: general purpose, current, priced."""
+
+
+def cpu_equivalent(instance_type: str) -> str | None:
+    """The smallest general-purpose CPU type with at least the vCPUs and memory of ``instance_type``.
+
+    What the fix of a CPU-only model on a GPU moves to: the model keeps every core and byte it had,
+    only the accelerator goes. ``None`` when the type's figures are unknown or nothing is as large.
+    """
+    current = catalog.lookup(instance_type)
+    if current is None or current.vcpus is None or current.memory_gib is None:
+        return None
+    for name in catalog.family_types(CPU_EQUIVALENT_FAMILY):
+        candidate = catalog.lookup(name)
+        if candidate.vcpus is not None and candidate.memory_gib is not None \
+                and candidate.vcpus >= current.vcpus and candidate.memory_gib >= current.memory_gib:
+            return name
+    return None

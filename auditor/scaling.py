@@ -89,3 +89,25 @@ def _closest(metric_type: str) -> str | None:
         if candidate.lower().endswith(lowered) or lowered.endswith(candidate.lower()):
             return candidate
     return None
+
+
+def metric_correction(metric_type, dimension, target_value) -> tuple[str, object] | None:
+    """The one unambiguous correction of a policy's metric, as (``metric_type`` | ``target_value``, new value).
+
+    A predefined metric type that is a known one with its prefix missing or added (AWS's own MME
+    example writes ``InvocationsPerInstance``) becomes that type when it drives ``dimension``; a
+    fraction metric given a percentage (70 for 70 %) becomes the fraction. Anything else (another
+    service's metric, a metric for another dimension) has no single right answer: ``None``.
+    """
+    if not isinstance(metric_type, str):
+        return None
+    if metric_type not in METRIC_DIMENSION:
+        candidate = _closest(metric_type)
+        if candidate is not None and metric_type not in OTHER_SERVICE_METRICS \
+                and METRIC_DIMENSION[candidate] == dimension:
+            return "metric_type", candidate
+        return None
+    is_number = isinstance(target_value, (int, float)) and not isinstance(target_value, bool)
+    if metric_type in FRACTION_METRICS and is_number and 1 < target_value <= 100:
+        return "target_value", round(target_value / 100, 4)
+    return None

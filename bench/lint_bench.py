@@ -997,10 +997,11 @@ def run_once(command: list, stdout: Path) -> tuple[Sample, str]:
     return Sample(elapsed, usage.ru_utime + usage.ru_stime, rss_kb / 1024, process.returncode), stderr
 
 
-def expected_exit(tool: str, code: int) -> bool:
+def expected_exit(tool: str, code: int, scenario: str = "") -> bool:
     """Whether an exit code means "ran and reported" rather than "crashed" for this tool."""
     if tool == "sagewise":
-        return code in (0, 2)  # --fail-on never: 0, or 2 when an input could not be read
+        # --fail-on never: 0, or 2 when an input could not be read; fix --diff: 1 when it shows a fix.
+        return code in ((0, 1) if scenario == FIX else (0, 2))
     if tool == "cfn-lint":
         return code == 0 or (code > 0 and code % 2 == 0 and code <= 14)  # bitmask of 2/4/8
     return code in (0, 1)  # checkov: 1 when a check failed
@@ -1012,7 +1013,8 @@ def measure(measurements: list[Measurement], runs: int) -> None:
         for measurement in measurements:
             stdout = WORK / "out" / f"{measurement.tool}-{measurement.scenario}.out"
             sample, stderr = run_once(measurement.command if round_number else measurement.warmup, stdout)
-            if not expected_exit(measurement.tool, sample.exit_code) or "Traceback (most recent call last)" in stderr:
+            if not expected_exit(measurement.tool, sample.exit_code, measurement.scenario) \
+                    or "Traceback (most recent call last)" in stderr:
                 tail = stderr.strip().splitlines()[-3:]
                 measurement.crashes.append(f"exit {sample.exit_code}: {' | '.join(tail) or '(no stderr)'}")
             if round_number:
@@ -1069,6 +1071,17 @@ def sagewise_corpus_report(report: Path) -> dict:
             "errors": document["errors"]}
 
 
+def fix_corpus_report(diff: Path) -> str:
+    """What the timed fix run would change: files and changed lines, from its unified diff."""
+    try:
+        lines = diff.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return "no diff"
+    files = sum(line.startswith("+++ ") for line in lines)
+    added = sum(line.startswith("+") and not line.startswith("+++") for line in lines)
+    return f"{files} files fixed, {added} lines added or changed"
+
+
 def cfnlint_corpus_report(report: Path) -> dict:
     """cfn-lint's findings on the corpus by level; error-level ones suggest an invalid template."""
     try:
@@ -1085,7 +1098,7 @@ def cfnlint_corpus_report(report: Path) -> dict:
 # Main
 # --------------------------------------------------------------------------------------------------
 
-SINGLE, CORPUS = "single", "corpus"
+SINGLE, CORPUS, FIX = "single", "corpus", "fix"
 
 
 def console_script(name: str) -> str | None:
@@ -1123,12 +1136,15 @@ def plan(corpus: list[GeneratedTemplate], corpus_dir: Path, out: Path, cfn_lint:
     sagewise = [sys.executable, "-m", "auditor", "lint", "--fail-on", "never", "--format", "json", "--output"]
     sagewise_single = [*sagewise, str(out / "sagewise-single.json"), small]
     cfnlint = [cfn_lint, "--format", "json"]
+    fix = [sys.executable, "-m", "auditor", "fix", "--diff", "--unsafe-fixes", "--isolated"]
     measurements = [
         Measurement("sagewise", SINGLE, sagewise_single, sagewise_single),
         Measurement("cfn-lint", SINGLE, [*cfnlint, small], [*cfnlint, small]),
         Measurement("sagewise", CORPUS, [*sagewise, str(out / "sagewise-corpus.json"), str(corpus_dir)],
                     [*sagewise, str(out / "sagewise-warmup.json"), *sample]),
         Measurement("cfn-lint", CORPUS, [*cfnlint, *(str(t.path) for t in corpus)], [*cfnlint, *sample]),
+        # Every fix of the corpus computed, verified and printed; --diff leaves the corpus as generated.
+        Measurement("sagewise", FIX, [*fix, str(corpus_dir)], [*fix, *sample]),
     ]
     if checkov:
         quiet = ["--quiet", "--compact"]
@@ -1169,6 +1185,10 @@ def print_results(results: dict, by: dict, checkov: bool) -> None:
         print(row(labels[scenario], {tool: by[(tool, scenario)].median for tool in tools}, ".3f"))
     print(row(f"peak RSS, {corpus['templates']} templates (MB)",
               {tool: by[(tool, CORPUS)].peak_rss_mb for tool in tools}, ".0f"))
+    fixing = by[("sagewise", FIX)]
+    relative = fixing.median / by[("sagewise", CORPUS)].median
+    print(f"{'sagewise fix --diff --unsafe-fixes':<34}{fixing.median:>11.3f}  ({relative:.1f}x its lint of the same "
+          f"{corpus['templates']} templates; {results['fix_corpus']})")
     load = results["machine"]["load_average"]
     print(f"\nmedians of {results['runs']} cold runs; ratio = other tool / sagewise; "
           f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after")
@@ -1257,6 +1277,7 @@ def main(argv=None) -> int:
         ],
         "imports": imports,
         "sagewise_corpus": sagewise_corpus_report(out / "sagewise-corpus.json"),
+        "fix_corpus": fix_corpus_report(out / f"sagewise-{FIX}.out"),
         "cfn_lint_corpus": cfnlint_corpus_report(out / "cfn-lint-corpus.out"),
     }
     print_results(results, by, bool(checkov))

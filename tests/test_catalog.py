@@ -54,7 +54,8 @@ def test_a_family_says_when_only_one_job_kind_accepts_it():
     hosting = {_family(name) for name in HOSTING}
     training = {_family(name) for name in TRAINING}
     for family, facts in FAMILIES.items():
-        expected = None if family in hosting and family in training else ("hosting" if family in hosting else "training")
+        only = "hosting" if family in hosting else "training"
+        expected = None if family in hosting and family in training else only
         assert facts.get("only") == expected, family
 
 

@@ -18,6 +18,9 @@ class Report:
     """The rules that were run (for SARIF's rule table)."""
     counts: dict = field(default_factory=dict)
     """What was read: ``{"files": n}`` for lint, ``{"scopes": n, "endpoints": n}`` for audit."""
+    fixes: dict | None = None
+    """``sagewise fix``: ``{"findings": n, "files": n, "unsafe_available": n, "applied": [...]}`` (each applied
+    fix as ``file``, ``rule_id``, ``resource``, ``description``); ``None`` otherwise."""
     color: bool = False
 
     def summary(self) -> dict:
@@ -29,6 +32,8 @@ class Report:
             "by_rule": dict(sorted(Counter(finding.rule_id for finding in self.findings).items())),
             **self.counts,
         }
+        if self.fixes is not None:
+            summary["fixed"] = dict(self.fixes)
         if any(f.monthly_cost_usd is not None or f.monthly_savings_usd is not None for f in self.findings):
             summary["monthly_cost_usd"] = _distinct_total(self.findings, "monthly_cost_usd")
             summary["monthly_savings_usd"] = _distinct_total(self.findings, "monthly_savings_usd")

@@ -38,8 +38,18 @@ def render(report) -> str:
             place = "/".join(part for part in (error.account, error.region) if part) or "sagewise"
         label = click.style("error", fg="red", bold=True) if color else "error"
         lines.append(f"{place}: {label}: {error.message}")
+    if report.fixes is not None and (report.fixes["findings"] or report.fixes["unsafe_available"]):
+        lines.append(_fixed_line(report.fixes))
     lines.append(_closing_line(report))
     return "\n".join(lines) + "\n"
+
+
+def _fixed_line(fixes: dict) -> str:
+    count, files = fixes["findings"], fixes["files"]
+    line = f"Fixed {count} finding{'' if count == 1 else 's'} in {files} file{'' if files == 1 else 's'}."
+    if fixes["unsafe_available"]:
+        line += f" {fixes['unsafe_available']} more can be fixed with --unsafe-fixes."
+    return line
 
 
 def _closing_line(report) -> str:

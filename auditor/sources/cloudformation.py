@@ -115,6 +115,14 @@ class _TemplateReader:
                         if isinstance(scenario, dict):
                             yield logical_id, scenario
 
+    def written_path(self, logical_id: str, properties, *rest) -> tuple:
+        """Where ``rest`` of a resource's ``properties`` is in the file, for fixes; ``()`` when ``properties``
+        is one ``Fn::If`` branch (a specialised copy, whose list indexes may differ from the file's)."""
+        resource = self.resources.get(logical_id)
+        if isinstance(resource, dict) and resource.get("Properties") is properties:
+            return ("Resources", logical_id, *rest)
+        return ()
+
     def name_key(self, logical_id: str, name_property: str):
         """The comparable identity of a resource's name: what ``!GetAtt Resource.<name_property>`` gives."""
         return self.resolver.get_att(logical_id, name_property)
@@ -174,6 +182,7 @@ class _TemplateReader:
             component = InferenceComponent(
                 source=SOURCE,
                 location=self.resource_location(logical_id),
+                document_path=self.written_path(logical_id, properties),
                 name=_display(name) or logical_id,
                 key=name,
                 endpoint=_display(endpoint),
@@ -196,6 +205,7 @@ class _TemplateReader:
             self.model.endpoints.append(Endpoint(
                 source=SOURCE,
                 location=self.resource_location(logical_id),
+                document_path=self.written_path(logical_id, properties),
                 name=display,
                 kind=kinds.pop() if len(kinds) == 1 else None,
             ))
@@ -242,6 +252,7 @@ class _TemplateReader:
                 location=location,
                 field_locations=field_locations,
                 owners=(endpoint_id,) if endpoint_id else (),
+                document_path=self.written_path(config_id, config, "Properties", "ProductionVariants", index),
                 endpoint=endpoint,
                 endpoint_key=endpoint_key,
                 variant_name=display_name,
@@ -286,6 +297,7 @@ class _TemplateReader:
             self.model.scalable_targets.append(ScalableTarget(
                 source=SOURCE,
                 location=location,
+                document_path=self.written_path(logical_id, properties),
                 field_locations=field_locations,
                 resource_id=_display(resource_id),
                 namespace=namespace,
@@ -322,6 +334,7 @@ class _TemplateReader:
             self.model.scaling_policies.append(ScalingPolicy(
                 source=SOURCE,
                 location=location,
+                document_path=self.written_path(logical_id, properties),
                 field_locations=field_locations,
                 name=_display(resolve(properties.get("PolicyName"))) or logical_id,
                 policy_type=policy_type,
@@ -368,6 +381,7 @@ class _TemplateReader:
                 position=lambda path, node=properties: locate(node, path),
                 container="AWS::SageMaker::TrainingJob",
                 label=logical_id,
+                document_path=self.written_path(logical_id, properties, "Properties"),
             ))
 
     # -- embedded definitions -------------------------------------------------------------------
@@ -381,10 +395,12 @@ class _TemplateReader:
                 embedded = self.embedded(properties, key)
                 if embedded is None or not stepfunctions.is_state_machine(embedded[0]):
                     continue
-                definition, position = embedded
+                definition, position, inline = embedded
                 location = self.resource_location(logical_id, f"Properties.{key}")
+                where = self.written_path(logical_id, properties, "Properties", key)
                 self.model.training_jobs.extend(stepfunctions.training_jobs(
-                    definition, location=location, position=position, machine=logical_id))
+                    definition, location=location, position=position, machine=logical_id,
+                    **_definition_paths(where, inline)))
 
     def read_pipelines(self):
         for logical_id, properties in self.of_type("AWS::SageMaker::Pipeline"):
@@ -394,20 +410,23 @@ class _TemplateReader:
             embedded = self.embedded(holder, "PipelineDefinitionBody")
             if embedded is None or not pipelines.is_pipeline(embedded[0]):
                 continue
-            definition, position = embedded
+            definition, position, inline = embedded
             location = self.resource_location(logical_id, "Properties.PipelineDefinition.PipelineDefinitionBody")
+            where = self.written_path(logical_id, properties, "Properties", "PipelineDefinition",
+                                      "PipelineDefinitionBody")
             self.model.training_jobs.extend(pipelines.training_jobs(
-                definition, location=location, position=position, pipeline=logical_id))
+                definition, location=location, position=position, pipeline=logical_id,
+                **_definition_paths(where, inline)))
 
     def embedded(self, holder: dict, key: str):
-        """A definition given as an object or a JSON string, with a function mapping its paths to lines.
+        """A definition given as an object or a JSON string: (definition, paths -> lines, written inline).
 
         Returns None when the definition cannot be read without deploying (an unresolvable string).
         """
         value = holder[key]
         key_line, key_column = locate(holder, [key])
         if isinstance(value, dict) and not _is_intrinsic(value):
-            return value, lambda path: locate(value, path) if path else (key_line, key_column)
+            return value, lambda path: locate(value, path) if path else (key_line, key_column), True
         pieces, mark = self.json_pieces(holder, key)
         if pieces is None:
             return None
@@ -417,7 +436,7 @@ class _TemplateReader:
             return None
         if not isinstance(inner, dict):
             return None
-        return inner, self.string_position(inner, mark, (key_line, key_column))
+        return inner, self.string_position(inner, mark, (key_line, key_column)), False
 
     def json_pieces(self, holder: dict, key: str):
         """The pieces of a JSON string (raw text and resolved values), and the mark of its text."""
@@ -472,6 +491,13 @@ class _TemplateReader:
         self.model.suppressions.extend(suppressions.read(self.document, [], location))
         for logical_id, resource in self.resources.items():
             self.model.suppressions.extend(suppressions.read(resource, ["Resources", logical_id], location))
+
+
+def _definition_paths(where: tuple, inline: bool) -> dict:
+    """``base_path``/``definition_path`` of the jobs in a definition at ``where`` (``()``: not where fixes can go)."""
+    if not where:
+        return {"base_path": None, "definition_path": None}
+    return {"base_path": where, "definition_path": None} if inline else {"base_path": (), "definition_path": where}
 
 
 class _Resolved:

@@ -275,7 +275,8 @@ class Resolver:
             template, variables = argument, {}
         if not isinstance(template, str):
             return UNKNOWN
-        return text(piece if kind == "text" else _as_piece(piece) for kind, piece in self.sub_parts(template, variables))
+        pieces = self.sub_parts(template, variables)
+        return text(piece if kind == "text" else _as_piece(piece) for kind, piece in pieces)
 
     def sub_parts(self, template: str, variables: dict):
         """The pieces of a ``Fn::Sub`` string: ``("text", literal)`` and ``("value", resolved)`` pairs."""
@@ -415,7 +416,7 @@ def _specialise(value, choice: dict):
                 return _specialise(branch[1] if choice[branch[0]] else branch[2], choice)
         result = Mapping()
         if isinstance(value, Mapping):
-            result.line, result.column = value.line, value.column
+            result.line, result.column, result.start, result.end = value.line, value.column, value.start, value.end
         for key, item in value.items():
             item = _specialise(item, choice)
             if _is_no_value(item):
@@ -427,7 +428,7 @@ def _specialise(value, choice: dict):
     if isinstance(value, list):
         result = Sequence()
         if isinstance(value, Sequence):
-            result.line, result.column = value.line, value.column
+            result.line, result.column, result.start, result.end = value.line, value.column, value.start, value.end
         for index, item in enumerate(value):
             item = _specialise(item, choice)
             if _is_no_value(item):

@@ -53,20 +53,24 @@ class _PositionDecoder(json.JSONDecoder):
         self._enter(text, index - 1)
         result = Mapping()
         result.line, result.column = self.position(index - 1)
+        result.start = index - 1
         index = self._skip(text, index)
         if text[index:index + 1] == "}":
             self.depth -= 1
+            result.end = index + 1
             return result, index + 1
         while True:
             if text[index:index + 1] != '"':
                 raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
             key_line, key_column = self.position(index)
+            key_start = index
             key, index = json.decoder.scanstring(text, index + 1, strict)
             index = self._skip(text, index)
             if text[index:index + 1] != ":":
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
             index = self._skip(text, index + 1)
             value_line, value_column = self.position(index)
+            value_start = index
             try:
                 value, index = scan_once(text, index)
             except StopIteration as stop:
@@ -77,12 +81,14 @@ class _PositionDecoder(json.JSONDecoder):
                 raise DocumentError(f'duplicate key "{key}" (first defined at line {result.marks[key].line})',
                                     key_line, key_column)
             result[key] = value
-            result.marks[key] = Mark(key_line, key_column, value_line, value_column)
+            result.marks[key] = Mark(key_line, key_column, value_line, value_column, False, key_start, value_start,
+                                     index, _json_style(text, value_start))
             index = self._skip(text, index)
             delimiter = text[index:index + 1]
             index += 1
             if delimiter == "}":
                 self.depth -= 1
+                result.end = index
                 return result, index
             if delimiter != ",":
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, index - 1)
@@ -93,12 +99,15 @@ class _PositionDecoder(json.JSONDecoder):
         self._enter(text, index - 1)
         result = Sequence()
         result.line, result.column = self.position(index - 1)
+        result.start = index - 1
         index = self._skip(text, index)
         if text[index:index + 1] == "]":
             self.depth -= 1
+            result.end = index + 1
             return result, index + 1
         while True:
             line, column = self.position(index)
+            value_start = index
             try:
                 value, index = scan_once(text, index)
             except StopIteration as stop:
@@ -106,16 +115,26 @@ class _PositionDecoder(json.JSONDecoder):
             except _Refused as refused:
                 raise DocumentError(str(refused), line, column) from None
             result.append(value)
-            result.marks.append(Mark(line, column, line, column))
+            result.marks.append(Mark(line, column, line, column, False, value_start, value_start, index,
+                                     _json_style(text, value_start)))
             index = self._skip(text, index)
             delimiter = text[index:index + 1]
             index += 1
             if delimiter == "]":
                 self.depth -= 1
+                result.end = index
                 return result, index
             if delimiter != ",":
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, index - 1)
             index = self._skip(text, index)
+
+
+def _json_style(text: str, start: int) -> str | None:
+    """A value's style in the terms of :class:`~auditor.sources.loader.Mark`: JSON collections are flow."""
+    first = text[start:start + 1]
+    if first in "{[":
+        return "flow"
+    return '"' if first == '"' else None
 
 
 class _Refused(ValueError):

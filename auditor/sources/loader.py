@@ -73,9 +73,15 @@ class DocumentError(Exception):
         self.column = column
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mark:
-    """Where a key (or a list item) starts, and where its value starts. Lines and columns are 1-based."""
+    """Where a key (or a list item) and its value are.
+
+    Lines and columns are 1-based, for reports. Offsets are 0-based character indexes into the
+    decoded text, for edits (see :mod:`auditor.fixers`): ``key_start`` is where the key (or the
+    item's value) begins, ``value_start``/``value_end`` delimit the value's own text (a tag such as
+    ``!Sub`` included; for a block collection, up to where the next token starts).
+    """
 
     line: int
     column: int
@@ -83,39 +89,60 @@ class Mark:
     value_column: int
     block_scalar: bool = False
     """True when the value is a ``|`` or ``>`` block scalar, so its text starts on the next line."""
+    key_start: int = -1
+    value_start: int = -1
+    value_end: int = -1
+    style: str | None = None
+    """How the value is written: a scalar's quote or block indicator (``'``, ``"``, ``|``, ``>``),
+    ``flow`` or ``block`` for a mapping or sequence, ``None`` for a plain scalar."""
 
 
 class Mapping(dict):
-    """A dict that remembers the position of each key."""
+    """A dict that remembers the position of each key (and its own start and end offsets)."""
 
-    __slots__ = ("marks", "line", "column")
+    __slots__ = ("marks", "line", "column", "start", "end")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.marks: dict = {}
         self.line = 0
         self.column = 0
+        self.start = -1
+        self.end = -1
 
 
 class Sequence(list):
-    """A list that remembers the position of each item."""
+    """A list that remembers the position of each item (and its own start and end offsets)."""
 
-    __slots__ = ("marks", "line", "column")
+    __slots__ = ("marks", "line", "column", "start", "end")
 
     def __init__(self, *args):
         super().__init__(*args)
         self.marks: list[Mark] = []
         self.line = 0
         self.column = 0
+        self.start = -1
+        self.end = -1
+
+
+def _style(node) -> str | None:
+    if isinstance(node, yaml.ScalarNode):
+        return node.style or None
+    return "flow" if node.flow_style else "block"
 
 
 def _mark_of(key_node, value_node) -> Mark:
+    value_start = value_node.start_mark
     return Mark(
         key_node.start_mark.line + 1,
         key_node.start_mark.column + 1,
-        value_node.start_mark.line + 1,
-        value_node.start_mark.column + 1,
+        value_start.line + 1,
+        value_start.column + 1,
         isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"),
+        key_node.start_mark.index,
+        value_start.index,
+        value_node.end_mark.index,
+        _style(value_node),
     )
 
 
@@ -150,6 +177,8 @@ class _TemplateLoader(_BaseLoader):
         mapping = Mapping()
         mapping.line = node.start_mark.line + 1
         mapping.column = node.start_mark.column + 1
+        mapping.start = node.start_mark.index
+        mapping.end = node.end_mark.index
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise DocumentError(
@@ -179,6 +208,8 @@ class _TemplateLoader(_BaseLoader):
         sequence = Sequence()
         sequence.line = node.start_mark.line + 1
         sequence.column = node.start_mark.column + 1
+        sequence.start = node.start_mark.index
+        sequence.end = node.end_mark.index
         for item in node.value:
             sequence.append(self.construct_object(item))
             sequence.marks.append(_mark_of(item, item))
@@ -199,8 +230,11 @@ class _TemplateLoader(_BaseLoader):
         result = Mapping({name: value})
         result.line = node.start_mark.line + 1
         result.column = node.start_mark.column + 1
+        result.start = node.start_mark.index
+        result.end = node.end_mark.index
         block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")
-        result.marks[name] = Mark(result.line, result.column, result.line, result.column, block)
+        result.marks[name] = Mark(result.line, result.column, result.line, result.column, block,
+                                  node.start_mark.index, node.start_mark.index, node.end_mark.index, _style(node))
         return result
 
     def construct_checked_int(self, node):

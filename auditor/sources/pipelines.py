@@ -29,7 +29,9 @@ def training_steps(steps, path):
                 yield from training_steps(arguments.get(branch), step_path + ["Arguments", branch])
 
 
-def training_jobs(definition, *, location, position, pipeline: str):
+def training_jobs(definition, *, location, position, pipeline: str, base_path: tuple | None = (),
+                  definition_path: tuple | None = None):
+    """Training jobs of one pipeline definition; ``base_path``/``definition_path`` as for state machines."""
     dialect = PipelineDefinition()
     for name, step_path in training_steps(definition.get("Steps"), ["Steps"]):
         step = definition
@@ -45,4 +47,6 @@ def training_jobs(definition, *, location, position, pipeline: str):
             position=position,
             container=f"pipeline {pipeline}, step {name!r}",
             label=name,
+            document_path=() if base_path is None else tuple(base_path) + tuple(step_path) + ("Arguments",),
+            definition_path=definition_path,
         )

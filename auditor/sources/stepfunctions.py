@@ -39,8 +39,14 @@ def training_tasks(definition, path=()):
                 yield from training_tasks(state[key], state_path + [key])
 
 
-def training_jobs(definition, *, location, position, machine: str):
-    """Training jobs of one state machine. ``location`` locates the machine; paths are relative to it."""
+def training_jobs(definition, *, location, position, machine: str, base_path: tuple | None = (),
+                  definition_path: tuple | None = None):
+    """Training jobs of one state machine. ``location`` locates the machine; paths are relative to it.
+
+    ``base_path`` is where the definition sits in its document (inline ``Definition``), and
+    ``definition_path`` where the string holding it is (``DefinitionString``), for fixes; a
+    ``base_path`` of ``None`` means the jobs cannot be located for a fix.
+    """
     dialect = StatesLanguage()
     for name, state_path, key in training_tasks(definition):
         state_location = location.at(
@@ -57,6 +63,8 @@ def training_jobs(definition, *, location, position, machine: str):
             position=position,
             container=f"state machine {machine}, state {name!r}",
             label=name,
+            document_path=() if base_path is None else tuple(base_path) + tuple(state_path) + (key,),
+            definition_path=definition_path,
         )
 
 

@@ -59,7 +59,8 @@ def read(holder, path: list, location: Callable) -> list[Suppression]:
         entry_path = base + ["ignore", index]
         if isinstance(entry, str):
             found.append(Suppression(rule=entry, reason=None,
-                                     location=location(f"Metadata.sagewise.ignore[{entry}]", path + entry_path)))
+                                     location=location(f"Metadata.sagewise.ignore[{entry}]", path + entry_path),
+                                     document_path=tuple(path + entry_path)))
             continue
         problem = _entry_problem(entry)
         if problem:
@@ -71,6 +72,7 @@ def read(holder, path: list, location: Callable) -> list[Suppression]:
             rule=entry["id"],
             reason=reason if isinstance(reason, str) and reason.strip() else None,
             location=location(f"Metadata.sagewise.ignore[{entry['id']}]", path + entry_path),
+            document_path=tuple(path + entry_path),
         ))
     return found
 
@@ -80,7 +82,8 @@ def _entry_problem(entry) -> str | None:
         return f"must be a mapping with `id` and `reason`, not {_kind(entry)}"
     unknown = [str(key) for key in entry if key not in ENTRY_KEYS]
     if unknown:
-        return f"has {', '.join(f'`{key}`' for key in unknown)}, which is not a key it reads (the keys are `id` and `reason`)"
+        listed = ", ".join(f"`{key}`" for key in unknown)
+        return f"has {listed}, which is not a key it reads (the keys are `id` and `reason`)"
     if not isinstance(entry.get("id"), str) or not entry["id"].strip():
         return "has no `id` (the rule id or name to ignore)"
     if "reason" in entry and not isinstance(entry["reason"], str):

@@ -137,7 +137,7 @@ def read_request(request, dialect: Dialect) -> tuple[dict, dict]:
 
 
 def training_job(request, dialect: Dialect, *, source: str, location, request_path: list, position, container: str,
-                 label: str):
+                 label: str, document_path: tuple = (), definition_path: tuple | None = None):
     """A :class:`~auditor.model.TrainingJob` for ``request``.
 
     ``location`` locates the object that holds the request (a resource, state or step); ``position``
@@ -157,6 +157,8 @@ def training_job(request, dialect: Dialect, *, source: str, location, request_pa
         source=source,
         location=location,
         field_locations=field_locations,
+        document_path=document_path,
+        definition_path=definition_path,
         name=job_name or label,
         container=container,
         **facts,

@@ -1,0 +1,477 @@
+"""The fixers of the template rules: a finding and its file in, a :class:`~auditor.fixers.edits.Fix` out.
+
+Each fixer reads what the finding's model object says about the resource and the file's own nodes
+(the endpoint's logical ID, how the variant name is written, the job's output path), and returns
+edits in the file's style, or ``None`` when the right change cannot be known from the template (a
+name only known at deployment, a value chosen by ``Fn::If``, a metric with several candidates):
+the finding then stays for a person, as the rule's docs describe.
+
+Defaults of what a fix writes (capacity range, target values, the spot wait multiple) are rule
+parameters, documented in each rule file and set in the configuration like any other parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .. import catalog, rightsizing, scaling
+from ..model import ScalableTarget, ScalingPolicy, Suppression, TrainingJob, Variant
+from . import embedded
+from .edits import SAFE, UNSAFE, Fix
+from .render import get_att, ref, sub
+from .source import SourceFile, Unfixable
+
+MAX_JOB_SECONDS = 2_419_200
+"""28 days: the longest MaxRuntimeInSeconds SageMaker accepts, and the cap of a written MaxWaitTimeInSeconds."""
+DEFAULT_RUNTIME_SECONDS = 86_400
+"""MaxRuntimeInSeconds when a request leaves it out (one day, CreateTrainingJob's documented default)."""
+SCALE_OUT_COOLDOWN, SCALE_IN_COOLDOWN = 60, 300
+"""Cooldowns of a policy a fix adds: add capacity within a minute, remove it only after five."""
+
+TARGET_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+POLICY_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+
+class _Context:
+    """One file being fixed: its text and tree, model, the rule parameters, the logical IDs taken so far."""
+
+    def __init__(self, text: str, read, params: dict):
+        self.source = SourceFile(text, read.document, read.syntax)
+        self.model = read.model
+        self.params = params
+        resources = read.document.get("Resources") if isinstance(read.document, dict) else None
+        self.resources = resources if isinstance(resources, dict) else {}
+        self.taken = set(self.resources)
+
+    def param(self, rule_id: str, name: str):
+        return self.params[rule_id][name]
+
+    def fresh_id(self, *parts: str) -> str:
+        """A logical ID from ``parts`` (letters and digits only) that no resource has yet."""
+        base = _identifier(*parts)
+        name, counter = base, 2
+        while name in self.taken:
+            name, counter = f"{base}{counter}", counter + 1
+        self.taken.add(name)
+        return name
+
+
+def _identifier(*parts: str) -> str:
+    return "".join(re.sub(r"[^A-Za-z0-9]", "", part[:1].upper() + part[1:]) for part in parts if part)
+
+
+def fixes(findings: list, text: str, read, params: dict) -> list[Fix]:
+    """The fixes available for ``findings`` of one file (``params``: rule id -> parameters, defaults included)."""
+    context = _Context(text, read, params)
+    found = []
+    for finding in sorted(findings, key=lambda finding: finding.rule_id in ADDS_RESOURCES):
+        fixer = FIXERS.get(finding.rule_id)
+        if fixer is None or finding.fix is None or finding.fix["safety"] not in (SAFE, UNSAFE):
+            continue
+        if not getattr(finding.model_object, "document_path", ()):
+            continue  # read from one Fn::If branch, or not from this file: nowhere to write
+        try:
+            fix = fixer(finding, context)
+        except Unfixable:
+            fix = None
+        if fix is not None:
+            found.append(fix)
+    return found
+
+
+def _fix(finding, description: str, *edits) -> Fix:
+    return Fix(finding=finding, safety=finding.fix["safety"], edits=tuple(edits), description=description)
+
+
+# -- how names are written ---------------------------------------------------------------------------------------
+
+
+def _name_in_sub(context: _Context, path) -> str:
+    """A name property as a piece of a ``Fn::Sub`` string, the way the template builds it: a literal,
+    ``${Param}``, ``${Resource.Attribute}``, or the text of its own ``!Sub``; else :class:`Unfixable`."""
+    value = context.source.node(path)
+    if isinstance(value, str) and "${" not in value:
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref" and argument in context.source.document.get("Parameters", {}):
+            return "${%s}" % argument
+        if function == "Fn::GetAtt" and isinstance(argument, list) and len(argument) == 2 \
+                and all(isinstance(part, str) for part in argument):
+            return "${%s.%s}" % tuple(argument)
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return argument
+    raise Unfixable("the name is built in a way a ResourceId cannot reuse")
+
+
+def _literal_count(context: _Context, path) -> int:
+    """A count written as a number: from a parameter it could be anything at deployment, and no
+    MaxCapacity written now would be sure to stay above it."""
+    value = context.source.node(path)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise Unfixable("the count is not a number written in the template")
+
+
+def _capacity(context: _Context, rule_id: str, minimum: int) -> int:
+    return max(minimum * int(context.param(rule_id, "fix_max_capacity_factor")), minimum + 1)
+
+
+def _tracking(metric: str | None, target_value, customized: dict | None = None) -> dict:
+    configuration = {}
+    if customized is not None:
+        configuration["CustomizedMetricSpecification"] = customized
+    else:
+        configuration["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
+    configuration["TargetValue"] = target_value
+    configuration["ScaleInCooldown"] = SCALE_IN_COOLDOWN
+    configuration["ScaleOutCooldown"] = SCALE_OUT_COOLDOWN
+    return configuration
+
+
+def _policy(target_id: str, name: str, configuration: dict) -> dict:
+    return {"Type": POLICY_TYPE, "Properties": {
+        "PolicyName": name,
+        "PolicyType": "TargetTrackingScaling",
+        "ScalingTargetId": ref(target_id),
+        "TargetTrackingScalingPolicyConfiguration": configuration,
+    }}
+
+
+def _variant_policy(context: _Context, kind: str, endpoint_id: str | None) -> tuple[str, dict]:
+    """The policy name and configuration that scale a variant of ``kind``: backlog for async, provisioned
+    concurrency for serverless, invocations otherwise.
+
+    SW101 and SW102 add the same policies, with SW101's ``fix_*`` parameters.
+    """
+    rule_id = "SW101"
+    if kind == "async":
+        if endpoint_id is None:
+            raise Unfixable("the asynchronous endpoint's name is not known")
+        customized = {"MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
+                      "Dimensions": [{"Name": "EndpointName", "Value": get_att(endpoint_id, "EndpointName")}],
+                      "Statistic": "Average"}
+        return "backlog-per-instance", _tracking(None, context.param(rule_id, "fix_target_backlog_per_instance"),
+                                                customized)
+    if kind == "serverless":
+        return "provisioned-concurrency-utilization", _tracking(
+            "SageMakerVariantProvisionedConcurrencyUtilization",
+            context.param(rule_id, "fix_target_provisioned_concurrency_utilization"))
+    return "invocations-per-instance", _tracking(
+        "SageMakerVariantInvocationsPerInstance", context.param(rule_id, "fix_target_invocations_per_instance"))
+
+
+# -- SW101: endpoint without autoscaling ---------------------------------------------------------------------------
+
+
+def fix_endpoint_without_autoscaling(finding, context: _Context) -> Fix | None:
+    subject = finding.model_object
+    if isinstance(subject, Variant):
+        if subject.hosts_inference_components:
+            return _managed_instance_scaling(finding, context, subject)
+        if subject.burstable:
+            return None  # ml.t2 cannot be registered at all: moving the variant is SW302's (unsafe) fix
+        return _variant_target(finding, context, subject)
+    return _component_target(finding, context, subject)
+
+
+def _variant_target(finding, context: _Context, variant: Variant) -> Fix:
+    if not variant.owners or variant.kind not in ("real-time", "async"):
+        raise Unfixable("the variant's endpoint is not in this template")
+    endpoint_id = variant.owners[0]
+    minimum = _literal_count(context, variant.document_path + ("InitialInstanceCount",))
+    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    prefix = _identifier(endpoint_id, variant.variant_name or "")
+    target_id = context.fresh_id(prefix, "ScalableTarget")
+    policy_id = context.fresh_id(prefix, "ScalingPolicy")
+    target = {"Type": TARGET_TYPE, "Properties": {
+        "ServiceNamespace": "sagemaker",
+        "ScalableDimension": scaling.VARIANT_INSTANCES,
+        "ResourceId": sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}"),
+        "MinCapacity": minimum,
+        "MaxCapacity": _capacity(context, "SW101", minimum),
+    }}
+    name, configuration = _variant_policy(context, variant.kind, endpoint_id)
+    resources = {target_id: target, policy_id: _policy(target_id, name, configuration)}
+    edit = context.source.add_entries(("Resources",), resources, separate=_blank_lines_between_resources(context))
+    return _fix(finding, f"add {target_id} and {policy_id} ({name}, {minimum}..{target['Properties']['MaxCapacity']})",
+                edit)
+
+
+def _managed_instance_scaling(finding, context: _Context, variant: Variant) -> Fix:
+    minimum = _literal_count(context, variant.document_path + ("InitialInstanceCount",))
+    maximum = _capacity(context, "SW101", minimum)
+    settings = {"Status": "ENABLED", "MinInstanceCount": minimum, "MaxInstanceCount": maximum}
+    path = variant.document_path
+    if "ManagedInstanceScaling" in context.source.node(path):
+        edit = context.source.replace_value(path + ("ManagedInstanceScaling",), settings)
+    else:
+        edit = context.source.add_entries(path, {"ManagedInstanceScaling": settings})
+    return _fix(finding, f"enable ManagedInstanceScaling on variant {variant.variant_name} ({minimum}..{maximum})",
+                edit)
+
+
+def _component_target(finding, context: _Context, component) -> Fix:
+    logical_id = component.location.resource
+    path = component.document_path + ("Properties",)
+    name = _name_in_sub(context, path + ("InferenceComponentName",))
+    runtime = context.source.node(path).get("RuntimeConfig")
+    minimum = _literal_count(context, path + ("RuntimeConfig", "CopyCount")) \
+        if isinstance(runtime, dict) and "CopyCount" in runtime else 1
+    target_id = context.fresh_id(logical_id, "ScalableTarget")
+    policy_id = context.fresh_id(logical_id, "ScalingPolicy")
+    target = {"Type": TARGET_TYPE, "DependsOn": logical_id, "Properties": {
+        "ServiceNamespace": "sagemaker",
+        "ScalableDimension": scaling.COMPONENT_COPIES,
+        "ResourceId": sub(f"inference-component/{name}") if "${" in name else f"inference-component/{name}",
+        "MinCapacity": minimum,
+        "MaxCapacity": _capacity(context, "SW101", minimum),
+    }}
+    configuration = _tracking("SageMakerInferenceComponentInvocationsPerCopy",
+                              context.param("SW101", "fix_target_invocations_per_copy"))
+    edit = context.source.add_entries(("Resources",), {
+        target_id: target, policy_id: _policy(target_id, "invocations-per-copy", configuration)},
+        separate=_blank_lines_between_resources(context))
+    return _fix(finding, f"add {target_id} and {policy_id} (invocations per copy)", edit)
+
+
+def _blank_lines_between_resources(context: _Context) -> bool:
+    """Whether the file separates its resources with blank lines (new ones follow suit)."""
+    resources = context.resources
+    if context.source.syntax != "yaml" or len(resources) < 2 or not hasattr(resources, "marks"):
+        return False
+    starts = [mark.key_start for mark in resources.marks.values()]
+    text = context.source.text
+    between = [text[context.source.line_start(first):second] for first, second in zip(starts, starts[1:])]
+    return all(re.search(r"\n[ \t]*\r?\n", gap) for gap in between)
+
+
+# -- SW102: target without policy ------------------------------------------------------------------------------
+
+
+def fix_target_without_policy(finding, context: _Context) -> Fix | None:
+    target: ScalableTarget = finding.model_object
+    logical_id = target.location.resource
+    if target.dimension == scaling.COMPONENT_COPIES:
+        name, configuration = "invocations-per-copy", _tracking(
+            "SageMakerInferenceComponentInvocationsPerCopy", context.param("SW101", "fix_target_invocations_per_copy"))
+    elif target.dimension in (scaling.VARIANT_INSTANCES, scaling.VARIANT_PROVISIONED_CONCURRENCY):
+        variants = [v for v in context.model.variants
+                    if v.endpoint_key is not None and v.endpoint_key == target.endpoint_key]
+        kinds = {v.kind for v in variants}
+        if len(kinds) != 1 or None in kinds:
+            return None  # the endpoint is not in this template, or its variants differ: no single right metric
+        kind = kinds.pop()
+        if (kind == "serverless") != (target.dimension == scaling.VARIANT_PROVISIONED_CONCURRENCY):
+            return None
+        name, configuration = _variant_policy(context, kind, endpoint_id_of(variants[0]))
+    else:
+        return None
+    policy_id = context.fresh_id(logical_id, "ScalingPolicy")
+    edit = context.source.add_entries(("Resources",), {policy_id: _policy(logical_id, name, configuration)},
+                                      separate=_blank_lines_between_resources(context))
+    return _fix(finding, f"add {policy_id} ({name}) on {logical_id}", edit)
+
+
+# -- SW104: unbalanced cooldowns --------------------------------------------------------------------------------
+
+
+def fix_unbalanced_cooldowns(finding, context: _Context) -> Fix | None:
+    policy: ScalingPolicy = finding.model_object
+    if not isinstance(policy.scale_out_cooldown, int):
+        return None
+    path = policy.document_path + ("Properties", "TargetTrackingScalingPolicyConfiguration")
+    configuration = context.source.node(path)
+    if "ScaleInCooldown" in configuration:
+        edit = context.source.replace_value(path + ("ScaleInCooldown",), policy.scale_out_cooldown)
+    else:
+        edit = context.source.add_entries(path, {"ScaleInCooldown": policy.scale_out_cooldown})
+    return _fix(finding, f"set ScaleInCooldown of {policy.location.resource} to {policy.scale_out_cooldown}", edit)
+
+
+# -- SW105: a metric that cannot drive the target ----------------------------------------------------------------
+
+
+def fix_invalid_scaling_metric(finding, context: _Context) -> Fix | None:
+    policy: ScalingPolicy = finding.model_object
+    correction = scaling.metric_correction(policy.metric_type, policy.dimension, policy.target_value)
+    if correction is None:
+        return None
+    field_name, value = correction
+    path = policy.document_path + ("Properties", "TargetTrackingScalingPolicyConfiguration")
+    if field_name == "metric_type":
+        path += ("PredefinedMetricSpecification", "PredefinedMetricType")
+    else:
+        path += ("TargetValue",)
+    return _fix(finding, f"set {path[-1]} of {policy.location.resource} to {value}",
+                context.source.replace_value(path, value))
+
+
+# -- SW106: a ResourceId that names nothing ----------------------------------------------------------------------
+
+
+def fix_malformed_resource_id(finding, context: _Context) -> Fix | None:
+    """Rebuild a ResourceId that refers to the right resource the wrong way (an endpoint's ARN, an
+    attribute components do not have). A ResourceId that names a variant the endpoint does not have is
+    left alone: it may be meant for a variant another deployment adds."""
+    target: ScalableTarget = finding.model_object
+    path = target.document_path + ("Properties", "ResourceId")
+    written = context.source.node(path)
+    if target.dimension == scaling.COMPONENT_COPIES:
+        return _component_resource_id(finding, context, written, path)
+    if target.dimension != scaling.VARIANT_INSTANCES or not isinstance(written, dict) or set(written) != {"Fn::Sub"}:
+        return None
+    template = written["Fn::Sub"]
+    match = re.fullmatch(r"endpoint/\$\{([A-Za-z0-9]+)\}/variant/([A-Za-z0-9-]+)", template) \
+        if isinstance(template, str) else None
+    if match is None or context.resources.get(match.group(1), {}).get("Type") != "AWS::SageMaker::Endpoint":
+        return None
+    endpoint_id, variant_name = match.groups()
+    names = {v.variant_key for v in context.model.variants if endpoint_id_of(v) == endpoint_id}
+    if variant_name not in names:
+        return None
+    value = sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}")
+    return _fix(finding, f"use {endpoint_id}.EndpointName, not its ARN, in the ResourceId of "
+                f"{target.location.resource}", context.source.replace_value(path, value))
+
+
+def endpoint_id_of(variant: Variant) -> str | None:
+    return variant.owners[0] if variant.owners else None
+
+
+def _component_resource_id(finding, context: _Context, written, path) -> Fix | None:
+    match = re.search(r"\$\{([A-Za-z0-9]+)(?:\.InferenceComponentName)?\}", str(written))
+    if not match or context.resources.get(match.group(1), {}).get("Type") != "AWS::SageMaker::InferenceComponent":
+        return None
+    component = match.group(1)
+    name = _name_in_sub(context, ("Resources", component, "Properties", "InferenceComponentName"))
+    value = sub(f"inference-component/{name}") if "${" in name else f"inference-component/{name}"
+    return _fix(finding, f"rebuild the ResourceId from {component}'s InferenceComponentName",
+                context.source.replace_value(path, value))
+
+
+# -- SW201 / SW202: spot training ---------------------------------------------------------------------------------
+
+
+def fix_spot_without_checkpoints(finding, context: _Context) -> Fix | None:
+    job: TrainingJob = finding.model_object
+    request = embedded.request_source(context.source, job)
+    output = request.node(job.document_path + ("OutputDataConfig",)).get("S3OutputPath")
+    uri = _checkpoint_uri(output)
+    if uri is None:
+        return None
+    checkpoint = job.document_path + ("CheckpointConfig",)
+    if "CheckpointConfig" in request.node(job.document_path):
+        edit = request.add_entries(checkpoint, {"S3Uri": uri})
+    else:
+        edit = request.add_entries(job.document_path, {"CheckpointConfig": {"S3Uri": uri}})
+    return _fix(finding, f"add CheckpointConfig.S3Uri under the job's output path to {job.name}", *edit)
+
+
+def _checkpoint_uri(output):
+    """``<S3OutputPath>/checkpoints/`` when the output path is a literal or a ``Fn::Sub`` string."""
+    if isinstance(output, str) and output.startswith("s3://"):
+        return output.rstrip("/") + "/checkpoints/"
+    if isinstance(output, dict) and set(output) == {"Fn::Sub"} and isinstance(output["Fn::Sub"], str):
+        return sub(output["Fn::Sub"].rstrip("/") + "/checkpoints/")
+    return None
+
+
+def fix_spot_without_max_wait(finding, context: _Context) -> Fix | None:
+    """A wait of ``fix_max_wait_multiple`` times the run time (at most 28 days, never below the run time)."""
+    job: TrainingJob = finding.model_object
+    request = embedded.request_source(context.source, job)
+    stopping = job.document_path + ("StoppingCondition",)
+    has_stopping = "StoppingCondition" in request.node(job.document_path)
+    written_runtime = has_stopping and "MaxRuntimeInSeconds" in request.node(stopping)
+    if written_runtime and job.max_runtime_seconds is None:
+        return None  # a run time chosen at run time: the wait cannot be derived from it
+    runtime = job.max_runtime_seconds if written_runtime else DEFAULT_RUNTIME_SECONDS
+    wait = max(min(runtime * int(context.param("SW202", "fix_max_wait_multiple")), MAX_JOB_SECONDS), runtime)
+    if not has_stopping:
+        edits = request.add_entries(job.document_path, {"StoppingCondition": {
+            "MaxRuntimeInSeconds": runtime, "MaxWaitTimeInSeconds": wait}})
+    elif "MaxWaitTimeInSeconds" in request.node(stopping):
+        edits = request.replace_value(stopping + ("MaxWaitTimeInSeconds",), wait)
+    else:
+        edits = request.add_entries(stopping, {"MaxWaitTimeInSeconds": wait})
+    return _fix(finding, f"set MaxWaitTimeInSeconds of {job.name} to {wait}", *edits)
+
+
+# -- SW301 / SW302: instance types (unsafe) -----------------------------------------------------------------------
+
+
+def fix_oversized_instance(finding, context: _Context) -> Fix | None:
+    variant = finding.model_object
+    if not isinstance(variant, Variant) or not isinstance(variant.instance_type, str):
+        return None
+    if variant.accelerated and variant.cpu_only_image:
+        suggestion = rightsizing.cpu_equivalent(variant.instance_type)
+    else:
+        ceiling = context.param("SW301", "max_instance_size")
+        suggestion = f"ml.{variant.instance_family}.{ceiling}" if ceiling else None
+        if suggestion is not None and catalog.lookup(suggestion) is not None and suggestion not in \
+                catalog.family_types(variant.instance_family):
+            suggestion = None
+    if suggestion is None:
+        return None
+    return _instance_type(finding, context, variant, suggestion)
+
+
+def fix_previous_generation(finding, context: _Context) -> Fix | None:
+    subject = finding.model_object
+    if not isinstance(subject.suggested_instance_type, str):
+        return None
+    return _instance_type(finding, context, subject, subject.suggested_instance_type)
+
+
+def _instance_type(finding, context: _Context, subject, suggestion: str) -> Fix | None:
+    if isinstance(subject, TrainingJob):
+        request = embedded.request_source(context.source, subject)
+        path = subject.document_path + ("ResourceConfig", "InstanceType")
+        if not isinstance(request.node(path), str):
+            return None
+        return _fix(finding, f"change {subject.name} from {subject.instance_type} to {suggestion}",
+                    *request.replace_value(path, suggestion))
+    path = subject.document_path + ("InstanceType",)
+    if not isinstance(context.source.node(path), str):
+        return None  # a parameter or mapping: the change belongs where its value is chosen
+    return _fix(finding, f"change variant {subject.variant_name} from {subject.instance_type} to {suggestion}",
+                context.source.replace_value(path, suggestion))
+
+
+# -- SW001: unused suppression -------------------------------------------------------------------------------------
+
+
+def fix_unused_suppression(finding, context: _Context) -> Fix | None:
+    suppression: Suppression = finding.model_object
+    path = suppression.document_path
+    if not isinstance(suppression, Suppression) or not path:
+        return None
+    entries = context.source.node(path[:-1])
+    if len(entries) > 1:
+        edit = context.source.delete(path)
+    else:
+        metadata = context.source.node(path[:-3])
+        edit = context.source.delete(path[:-2] if len(metadata) > 1 else path[:-3])
+    return _fix(finding, f"remove the unused ignore of {suppression.rule}", edit)
+
+
+FIXERS: dict[str, Callable] = {
+    "SW001": fix_unused_suppression,
+    "SW101": fix_endpoint_without_autoscaling,
+    "SW102": fix_target_without_policy,
+    "SW104": fix_unbalanced_cooldowns,
+    "SW105": fix_invalid_scaling_metric,
+    "SW106": fix_malformed_resource_id,
+    "SW201": fix_spot_without_checkpoints,
+    "SW202": fix_spot_without_max_wait,
+    "SW301": fix_oversized_instance,
+    "SW302": fix_previous_generation,
+}
+"""Rule id -> fixer. A rule whose fix is ``safe`` or ``unsafe`` must have one (a test checks it)."""
+
+ADDS_RESOURCES = frozenset({"SW101", "SW102"})
+"""Fixers that add resources wait until no other fix is left: a repaired ResourceId (SW106) may be
+the scaling a variant was missing, and adding a second target for it would be wrong."""

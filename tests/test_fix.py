@@ -1,0 +1,135 @@
+"""``sagewise fix`` on every rule fixture: the result is exact, parses, no longer has the finding, is fixed
+again to itself, keeps every untouched line byte for byte, and gives cfn-lint nothing new to complain about.
+
+Each ``fixtures/<rule>/bad-*`` file whose finding a fixer can resolve has its expected result beside it as
+``bad-*.fixed`` (that rule selected; ``--unsafe-fixes`` when the rule's fix is unsafe). A bad fixture without
+one must be left unchanged (its fix stays manual there). After a deliberate change to a fixer, rewrite them with
+``SAGEWISE_UPDATE_FIXED=1 python -m pytest tests/test_fix.py`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor import engine
+from auditor.fixers import apply as applier
+from auditor.fixers.edits import SAFE, UNSAFE
+from auditor.fixers.template import FIXERS
+from auditor.lint import read_text
+from auditor.rules import load_rules
+from auditor.sources import cloudformation
+from auditor.sources.loader import decode
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+RULES = {rule.id: rule for rule in load_rules()}
+PARAMS = {rule.id: rule.default_params() for rule in RULES.values()}
+UPDATE = os.environ.get("SAGEWISE_UPDATE_FIXED") == "1"
+
+
+def bad_fixtures():
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        expected = yaml.safe_load((folder / "expected.yaml").read_text())
+        for name, findings in sorted(expected.items()):
+            if findings:
+                yield pytest.param(folder.name, folder / name, id=f"{folder.name}/{name}")
+
+
+def only(rule_id: str):
+    """Findings of one rule; every rule runs (SW001 judges the others' suppressions), only this one is fixed."""
+    return lambda model: [f for f in engine.evaluate(model, list(RULES.values()), PARAMS) if f.rule_id == rule_id]
+
+
+def fix(path: Path, rule_id: str, text: str | None = None):
+    text = decode(path.read_bytes()) if text is None else text
+    return applier.fix_text(text, path, scope=path.name, shown=path.name, evaluate=only(rule_id), params=PARAMS,
+                            unsafe=RULES[rule_id].fix["safety"] == UNSAFE)
+
+
+def untouched_lines_survive(original: str, outcome) -> None:
+    """Every line of the original that no edit touched is in the result, in order, byte for byte."""
+    touched = set()
+    for fix_ in outcome.applied:
+        for edit in fix_.edits:
+            first = original.count("\n", 0, edit.start)
+            last = original.count("\n", 0, max(edit.end - 1, edit.start))
+            touched.update(range(first, last + 1))
+    lines = original.splitlines(keepends=True)
+    kept = [line for number, line in enumerate(lines) if number not in touched]
+    fixed = iter(outcome.text.splitlines(keepends=True))
+    for line in kept:
+        assert any(candidate == line for candidate in fixed), f"lost or changed: {line!r}"
+
+
+@pytest.mark.parametrize(("rule_id", "path"), list(bad_fixtures()))
+def test_fixture_fix(rule_id, path):
+    outcome = fix(path, rule_id)
+    snapshot = path.with_name(path.name + ".fixed")
+    if UPDATE:
+        if outcome.changed:
+            snapshot.write_text(outcome.text, encoding="utf-8", newline="")
+        elif snapshot.exists():
+            snapshot.unlink()
+    if not snapshot.exists():
+        assert not outcome.changed, f"{path.name} is fixed but has no {snapshot.name}"
+        return
+    assert outcome.text == snapshot.read_text(encoding="utf-8")
+    # It parses, and what was fixed is gone from it.
+    read = read_text(outcome.text, path)
+    after = {f.identity for f in engine.evaluate(read.model, list(RULES.values()), PARAMS)}
+    assert not after & {fix_.finding.identity for fix_ in outcome.applied}
+    assert not fix(path, rule_id, outcome.text).changed  # fixing again changes nothing
+    untouched_lines_survive(decode(path.read_bytes()), outcome)
+
+
+def test_every_snapshot_belongs_to_a_fixture():
+    for snapshot in FIXTURES.glob("*/*.fixed"):
+        assert snapshot.with_suffix("").exists(), f"{snapshot} has no fixture"
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES.values() if r.fix["safety"] in (SAFE, UNSAFE)],
+                         ids=lambda rule: rule.id)
+def test_every_rule_with_a_fix_class_has_a_fixer_and_a_fixed_fixture(rule):
+    if rule.sources == ("aws",):
+        pytest.skip("live accounts are fixed by sagewise remediate")
+    assert rule.id in FIXERS
+    assert list((FIXTURES / rule.id).glob("*.fixed")), f"{rule.id}: no fixture shows its fix"
+
+
+def _cfn_lint_errors(text: str):
+    from collections import Counter
+
+    from cfnlint.api import ManualArgs, lint
+
+    return Counter(match.rule.id for match in lint(text, config=ManualArgs(regions=["us-east-1"]))
+                   if match.rule.id.startswith("E"))
+
+
+def _is_template(snapshot: Path) -> bool:
+    original = snapshot.with_suffix("")
+    return cloudformation.is_template(read_text(decode(original.read_bytes()), original).document)
+
+
+TEMPLATE_SNAPSHOTS = sorted(p for p in FIXTURES.glob("*/*.fixed") if _is_template(p))
+
+
+@pytest.mark.parametrize("snapshot", TEMPLATE_SNAPSHOTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_cfn_lint_finds_no_new_error_in_a_fixed_template(snapshot):
+    """cfn-lint (a test dependency, never on the lint path) judges the result as CloudFormation would."""
+    pytest.importorskip("cfnlint")
+    before = _cfn_lint_errors(snapshot.with_suffix("").read_text(encoding="utf-8"))
+    after = _cfn_lint_errors(snapshot.read_text(encoding="utf-8"))
+    assert after - before == {}, f"new cfn-lint errors: {dict(after - before)}"
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES.values() if r.fix["safety"] in (SAFE, UNSAFE)
+                                  and r.sources != ("aws",)], ids=lambda rule: rule.id)
+def test_the_diff_in_the_rule_docs_is_what_the_tool_does(rule):
+    """``sagewise explain`` shows each fix as a diff on one of the rule's fixtures; it must be the real one."""
+    diff = rule.fix.get("diff")
+    assert diff, f"{rule.id}: fix.diff is missing"
+    name = diff.splitlines()[0].removeprefix("--- a/")
+    assert fix(FIXTURES / rule.id / name, rule.id).diff(name) == diff
