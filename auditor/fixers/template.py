@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .. import catalog, rightsizing, scaling
+from .. import catalog, rightsizing, scaling, scaling_fixes
 from ..model import ScalableTarget, ScalingPolicy, Suppression, TrainingJob, Variant
 from . import embedded
 from .edits import SAFE, UNSAFE, Fix
@@ -26,8 +26,6 @@ MAX_JOB_SECONDS = 2_419_200
 """28 days: the longest MaxRuntimeInSeconds SageMaker accepts, and the cap of a written MaxWaitTimeInSeconds."""
 DEFAULT_RUNTIME_SECONDS = 86_400
 """MaxRuntimeInSeconds when a request leaves it out (one day, CreateTrainingJob's documented default)."""
-SCALE_OUT_COOLDOWN, SCALE_IN_COOLDOWN = 60, 300
-"""Cooldowns of a policy a fix adds: add capacity within a minute, remove it only after five."""
 
 TARGET_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 POLICY_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
@@ -114,22 +112,6 @@ def _literal_count(context: _Context, path) -> int:
     raise Unfixable("the count is not a number written in the template")
 
 
-def _capacity(context: _Context, rule_id: str, minimum: int) -> int:
-    return max(minimum * int(context.param(rule_id, "fix_max_capacity_factor")), minimum + 1)
-
-
-def _tracking(metric: str | None, target_value, customized: dict | None = None) -> dict:
-    configuration = {}
-    if customized is not None:
-        configuration["CustomizedMetricSpecification"] = customized
-    else:
-        configuration["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
-    configuration["TargetValue"] = target_value
-    configuration["ScaleInCooldown"] = SCALE_IN_COOLDOWN
-    configuration["ScaleOutCooldown"] = SCALE_OUT_COOLDOWN
-    return configuration
-
-
 def _policy(target_id: str, name: str, configuration: dict) -> dict:
     return {"Type": POLICY_TYPE, "Properties": {
         "PolicyName": name,
@@ -140,26 +122,11 @@ def _policy(target_id: str, name: str, configuration: dict) -> dict:
 
 
 def _variant_policy(context: _Context, kind: str, endpoint_id: str | None) -> tuple[str, dict]:
-    """The policy name and configuration that scale a variant of ``kind``: backlog for async, provisioned
-    concurrency for serverless, invocations otherwise.
-
-    SW101 and SW102 add the same policies, with SW101's ``fix_*`` parameters.
-    """
-    rule_id = "SW101"
-    if kind == "async":
-        if endpoint_id is None:
-            raise Unfixable("the asynchronous endpoint's name is not known")
-        customized = {"MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
-                      "Dimensions": [{"Name": "EndpointName", "Value": get_att(endpoint_id, "EndpointName")}],
-                      "Statistic": "Average"}
-        return "backlog-per-instance", _tracking(None, context.param(rule_id, "fix_target_backlog_per_instance"),
-                                                customized)
-    if kind == "serverless":
-        return "provisioned-concurrency-utilization", _tracking(
-            "SageMakerVariantProvisionedConcurrencyUtilization",
-            context.param(rule_id, "fix_target_provisioned_concurrency_utilization"))
-    return "invocations-per-instance", _tracking(
-        "SageMakerVariantInvocationsPerInstance", context.param(rule_id, "fix_target_invocations_per_instance"))
+    try:
+        return scaling_fixes.variant_policy(context.params, kind,
+                                            get_att(endpoint_id, "EndpointName") if endpoint_id else None)
+    except ValueError as error:
+        raise Unfixable(str(error)) from None
 
 
 # -- SW101: endpoint without autoscaling ---------------------------------------------------------------------------
@@ -190,7 +157,7 @@ def _variant_target(finding, context: _Context, variant: Variant) -> Fix:
         "ScalableDimension": scaling.VARIANT_INSTANCES,
         "ResourceId": sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}"),
         "MinCapacity": minimum,
-        "MaxCapacity": _capacity(context, "SW101", minimum),
+        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
     }}
     name, configuration = _variant_policy(context, variant.kind, endpoint_id)
     resources = {target_id: target, policy_id: _policy(target_id, name, configuration)}
@@ -201,7 +168,7 @@ def _variant_target(finding, context: _Context, variant: Variant) -> Fix:
 
 def _managed_instance_scaling(finding, context: _Context, variant: Variant) -> Fix:
     minimum = _literal_count(context, variant.document_path + ("InitialInstanceCount",))
-    maximum = _capacity(context, "SW101", minimum)
+    maximum = scaling_fixes.max_capacity(context.params, minimum)
     settings = {"Status": "ENABLED", "MinInstanceCount": minimum, "MaxInstanceCount": maximum}
     path = variant.document_path
     if "ManagedInstanceScaling" in context.source.node(path):
@@ -226,12 +193,11 @@ def _component_target(finding, context: _Context, component) -> Fix:
         "ScalableDimension": scaling.COMPONENT_COPIES,
         "ResourceId": sub(f"inference-component/{name}") if "${" in name else f"inference-component/{name}",
         "MinCapacity": minimum,
-        "MaxCapacity": _capacity(context, "SW101", minimum),
+        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
     }}
-    configuration = _tracking("SageMakerInferenceComponentInvocationsPerCopy",
-                              context.param("SW101", "fix_target_invocations_per_copy"))
+    name, configuration = scaling_fixes.component_policy(context.params)
     edit = context.source.add_entries(("Resources",), {
-        target_id: target, policy_id: _policy(target_id, "invocations-per-copy", configuration)},
+        target_id: target, policy_id: _policy(target_id, name, configuration)},
         separate=_blank_lines_between_resources(context))
     return _fix(finding, f"add {target_id} and {policy_id} (invocations per copy)", edit)
 
@@ -254,8 +220,7 @@ def fix_target_without_policy(finding, context: _Context) -> Fix | None:
     target: ScalableTarget = finding.model_object
     logical_id = target.location.resource
     if target.dimension == scaling.COMPONENT_COPIES:
-        name, configuration = "invocations-per-copy", _tracking(
-            "SageMakerInferenceComponentInvocationsPerCopy", context.param("SW101", "fix_target_invocations_per_copy"))
+        name, configuration = scaling_fixes.component_policy(context.params)
     elif target.dimension in (scaling.VARIANT_INSTANCES, scaling.VARIANT_PROVISIONED_CONCURRENCY):
         variants = [v for v in context.model.variants
                     if v.endpoint_key is not None and v.endpoint_key == target.endpoint_key]

@@ -1,0 +1,60 @@
+"""What sagewise sets up when it adds autoscaling, the same for a template fix and a live remediation.
+
+``sagewise fix`` writes these shapes into templates and ``sagewise remediate`` sends them to
+Application Auto Scaling (``PutScalingPolicy`` takes the same ``TargetTrackingScalingPolicyConfiguration``
+as CloudFormation), so a capacity range, a metric and a target value are decided in one place, from
+SW101's documented ``fix_*`` parameters.
+"""
+
+from __future__ import annotations
+
+SCALE_OUT_COOLDOWN, SCALE_IN_COOLDOWN = 60, 300
+"""Cooldowns of an added policy: add capacity within a minute, remove it only after five."""
+PARAMETERS_OF = "SW101"
+"""The rule whose parameters set what is added (SW102's fix adds the same policies)."""
+
+
+def max_capacity(params: dict, minimum: int) -> int:
+    """MaxCapacity for a target starting at ``minimum``: ``fix_max_capacity_factor`` times it, at least one more."""
+    return max(minimum * int(params[PARAMETERS_OF]["fix_max_capacity_factor"]), minimum + 1)
+
+
+def tracking(metric: str | None, target_value, customized: dict | None = None) -> dict:
+    """A ``TargetTrackingScalingPolicyConfiguration`` on a predefined metric (or a customized one)."""
+    configuration = {}
+    if customized is not None:
+        configuration["CustomizedMetricSpecification"] = customized
+    else:
+        configuration["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
+    configuration["TargetValue"] = target_value
+    configuration["ScaleInCooldown"] = SCALE_IN_COOLDOWN
+    configuration["ScaleOutCooldown"] = SCALE_OUT_COOLDOWN
+    return configuration
+
+
+def variant_policy(params: dict, kind: str, endpoint_name) -> tuple[str, dict]:
+    """(policy name, configuration) that scale a variant of ``kind``: the async backlog, the serverless
+    provisioned-concurrency utilization, or invocations per instance.
+
+    ``endpoint_name`` is what the async backlog metric's ``EndpointName`` dimension holds (a name, or
+    a template's ``!GetAtt Endpoint.EndpointName``); ``None`` when it is not known (async is then refused).
+    """
+    values = params[PARAMETERS_OF]
+    if kind == "async":
+        if endpoint_name is None:
+            raise ValueError("the asynchronous endpoint's name is not known")
+        customized = {"MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
+                      "Dimensions": [{"Name": "EndpointName", "Value": endpoint_name}], "Statistic": "Average"}
+        return "backlog-per-instance", tracking(None, values["fix_target_backlog_per_instance"], customized)
+    if kind == "serverless":
+        return "provisioned-concurrency-utilization", tracking(
+            "SageMakerVariantProvisionedConcurrencyUtilization",
+            values["fix_target_provisioned_concurrency_utilization"])
+    return "invocations-per-instance", tracking(
+        "SageMakerVariantInvocationsPerInstance", values["fix_target_invocations_per_instance"])
+
+
+def component_policy(params: dict) -> tuple[str, dict]:
+    """(policy name, configuration) that scale an inference component's copies."""
+    return "invocations-per-copy", tracking("SageMakerInferenceComponentInvocationsPerCopy",
+                                            params[PARAMETERS_OF]["fix_target_invocations_per_copy"])
