@@ -347,10 +347,12 @@ def list_rules(output_format, rules_dir):
     if output_format == "json":
         click.echo(json.dumps([{
             "id": rule.id, "name": rule.name, "severity": rule.severity, "sources": list(rule.sources),
+            "selected_by_default": rule.selected_by_default,
             "summary": rule.summary, "fix_safety": rule.fix["safety"], "params": rule.params,
         } for rule in rules], indent=2))
         return
-    rows = [(rule.id, rule.name, rule.severity, ",".join(rule.sources), rule.fix["safety"], rule.summary)
+    rows = [(rule.id, rule.name, rule.severity + ("" if rule.selected_by_default else " (opt-in)"),
+             ",".join(rule.sources), rule.fix["safety"], rule.summary)
             for rule in rules]
     header = ("ID", "NAME", "SEVERITY", "SOURCES", "FIX", "SUMMARY")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(5)]
@@ -374,8 +376,8 @@ def explain(rule, rules_dir):
 def rules_markdown(rules) -> str:
     """The rule table of the README (a test keeps the README in step with ``rules/``)."""
     lines = ["| id | name | severity | sources | fix | what it finds |", "|---|---|---|---|---|---|"]
-    lines += [f"| {rule.id} | `{rule.name}` | {rule.severity} | {', '.join(rule.sources)} | {rule.fix['safety']} "
-              f"| {rule.summary} |" for rule in rules]
+    lines += [f"| {rule.id} | `{rule.name}` | {rule.severity}{'' if rule.selected_by_default else ' (opt-in)'} "
+              f"| {', '.join(rule.sources)} | {rule.fix['safety']} | {rule.summary} |" for rule in rules]
     return "\n".join(lines)
 
 

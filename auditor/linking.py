@@ -16,8 +16,14 @@ from .scaling import (
     SAGEMAKER_DIMENSIONS,
     VARIANT_INSTANCES,
     VARIANT_PROVISIONED_CONCURRENCY,
+    alarm_direction,
+    customized_metric_problem,
     metric_problem,
+    step_problem,
 )
+
+BACKLOG_ALARM_METRIC = "HasBacklogWithoutCapacity"
+"""What wakes an asynchronous endpoint scaled to zero (SageMaker's async autoscaling guide)."""
 from .sources.intrinsics import Text, Token, has_unknown, split
 
 
@@ -92,9 +98,31 @@ def _missing_attribute(segment) -> str | None:
 
 def link(model: ResourceModel) -> None:
     """Compute the cross-object facts of ``model`` in place."""
+    _link_alarms(model)
     _link_policies(model)
     _link_variants(model)
     _link_components(model)
+
+
+def _link_alarms(model: ResourceModel) -> None:
+    """Which alarms trigger each step policy (target tracking makes and owns its alarms itself)."""
+    alarms_by_action: dict = {}
+    unresolved = False
+    for alarm in model.alarms:
+        for key in alarm.action_keys:
+            if key is None:
+                unresolved = True
+            else:
+                alarms_by_action.setdefault(key, []).append(alarm)
+    for policy in model.scaling_policies:
+        if policy.policy_type != "StepScaling" or policy.key is None:
+            continue
+        alarms = alarms_by_action.get(policy.key, [])
+        if policy.alarm_count is None or alarms:  # a live source may already know the count
+            policy.alarm_count = len(alarms) if alarms or not unresolved else None
+        policy.alarm_metrics = [alarm.metric_name for alarm in alarms if alarm.metric_name]
+        policy.alarm_directions = [direction for alarm in alarms
+                                   if (direction := alarm_direction(alarm.comparison)) is not None]
 
 
 def _link_policies(model: ResourceModel) -> None:
@@ -104,12 +132,16 @@ def _link_policies(model: ResourceModel) -> None:
             targets_by_key.setdefault(key, []).append(target)
         target.policy_count = 0
     unresolved_policy = False
+    policies_of: dict = {}
     for policy in model.scaling_policies:
         targets = targets_by_key.get(policy.target_key, []) if policy.target_key is not None else []
         if not targets:
             unresolved_policy = unresolved_policy or policy.target_key is None or _has_unknown_key(policy.target_key)
         for target in targets:
-            target.policy_count += 1
+            # A target that exists by default counts only the policies that do too.
+            if target.condition_off is not None or policy.condition_off is None:
+                target.policy_count += 1
+                policies_of.setdefault(id(target), []).append(policy)
             policy.dimension = policy.dimension or target.dimension
             policy.namespace = policy.namespace or target.namespace
             policy.resource_id = policy.resource_id or target.resource_id
@@ -118,6 +150,14 @@ def _link_policies(model: ResourceModel) -> None:
         for target in model.scalable_targets:
             if target.policy_count == 0:
                 target.policy_count = None
+    for target in model.scalable_targets:
+        steps = [policy for policy in policies_of.get(id(target), []) if policy.policy_type == "StepScaling"]
+        if any(BACKLOG_ALARM_METRIC in policy.alarm_metrics for policy in steps):
+            target.backlog_wake_up = True
+        elif target.policy_count is None or any(policy.alarm_count is None for policy in steps):
+            target.backlog_wake_up = None
+        else:
+            target.backlog_wake_up = False
 
 
 def _apply_policy_defaults(policy) -> None:
@@ -129,7 +169,13 @@ def _apply_policy_defaults(policy) -> None:
     policy.scale_in_cooldown_text = _cooldown_text(policy.scale_in_cooldown, policy.scale_in_cooldown_defaulted)
     policy.scale_out_cooldown_text = _cooldown_text(policy.scale_out_cooldown, policy.scale_out_cooldown_defaulted)
     if policy.namespace == "sagemaker" or policy.dimension in SAGEMAKER_DIMENSIONS:
-        policy.metric_problem = metric_problem(policy.metric_type, policy.dimension, policy.target_value)
+        policy.metric_problem = metric_problem(policy.metric_type, policy.dimension, policy.target_value) or \
+            customized_metric_problem(policy.customized_metric_name, policy.customized_namespace,
+                                      policy.customized_statistic, policy.customized_dimensions,
+                                      policy.target_value, policy.dimension)
+    if policy.policy_type == "StepScaling":
+        policy.step_problem = step_problem(policy.step_adjustments, policy.adjustment_type,
+                                           policy.metric_aggregation_type, policy.alarm_directions)
 
 
 def _cooldown_text(seconds, defaulted: bool) -> str | None:
@@ -147,7 +193,11 @@ def _link_variants(model: ResourceModel) -> None:
     """Which variant has a scalable target, with targets indexed by (dimension, endpoint) so a
     template of thousands of endpoints is linked in linear time."""
     variant_targets = [t for t in model.scalable_targets
-                       if t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY)]
+                       if t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY) and t.condition_off is None]
+    conditional = {}
+    for target in model.scalable_targets:
+        if target.condition_off is not None and target.endpoint_key is not None:
+            conditional.setdefault((target.dimension, target.endpoint_key, target.variant_key), target.condition_off)
     unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in variant_targets) or any(
         t.namespace == "sagemaker" and t.dimension not in SAGEMAKER_DIMENSIONS for t in model.scalable_targets
     )
@@ -176,6 +226,11 @@ def _link_variants(model: ResourceModel) -> None:
             elif has_unknown(target.variant_key) or variant.variant_key is None:
                 uncertain = True
         variant.has_scalable_target = True if matched else (None if uncertain else False)
+        if variant.has_scalable_target is False:
+            variant.conditional_scaling = conditional.get((wanted, variant.endpoint_key, variant.variant_key))
+        for target in targets_by_endpoint.get((wanted, variant.endpoint_key), ()):
+            if target.variant_key == variant.variant_key and variant.kind is not None:
+                target.scales_async = variant.kind == "async"
     for target in variant_targets:
         if target.target_kind != "variant" or target.resource_id_problem:
             continue
@@ -193,7 +248,7 @@ def _link_variants(model: ResourceModel) -> None:
 
 
 def _link_components(model: ResourceModel) -> None:
-    component_targets = [t for t in model.scalable_targets if t.dimension == COMPONENT_COPIES]
+    component_targets = [t for t in model.scalable_targets if t.dimension == COMPONENT_COPIES and t.condition_off is None]
     unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in component_targets)
     for component in model.inference_components:
         if component.key is None:

@@ -136,6 +136,8 @@ class Variant(Resource):
     """True when every container image is known and CPU-only; ``None`` when any image is unknown."""
     has_scalable_target: bool | None = None
     """Computed by linking: True/False, or ``None`` when some target's resource ID could not be resolved."""
+    conditional_scaling: str | None = None
+    """Computed by linking: when its only scalable targets are off by default, why (their condition)."""
     # Live evidence (audit only).
     peak_cpu_per_vcpu: float | None = None
     peak_memory: float | None = None
@@ -185,6 +187,16 @@ class ScalableTarget(Resource):
     """Why the ResourceId cannot name a real variant (see SW106), or ``None``."""
     key: Any = field(default=None, repr=False)
     """How scaling policies refer to this target (a logical ID, or the resource triple)."""
+    suspended: str | None = None
+    """Dynamic scaling turned off by ``SuspendedState``: ``scale-in``, ``scale-out`` or ``scale-in and scale-out``."""
+    condition_off: str | None = None
+    """Templates: why the target does not exist by default (its ``Condition`` is false under the
+    parameter defaults); such a target scales nothing (linking ignores it)."""
+    scales_async: bool | None = None
+    """Computed by linking: whether the variant it scales is on an asynchronous endpoint."""
+    backlog_wake_up: bool | None = None
+    """Computed by linking: a step policy of this target is triggered by an alarm on
+    ``HasBacklogWithoutCapacity`` (``None`` when some policy's alarms cannot be known)."""
 
 
 @dataclass
@@ -211,6 +223,59 @@ class ScalingPolicy(Resource):
     disable_scale_in: bool | None = None
     metric_problem: str | None = None
     """Why the metric cannot drive this dimension (see SW105), or ``None``."""
+    customized_metric_name: str | None = None
+    customized_namespace: str | None = None
+    customized_statistic: str | None = None
+    customized_dimensions: list | None = None
+    """Names of the customized metric's dimensions (``None`` when not written plainly)."""
+    adjustment_type: str | None = None
+    metric_aggregation_type: str | None = None
+    step_adjustments: list | None = None
+    """Step scaling: ``{"lower", "upper", "adjustment"}`` per step (bounds ``None`` when open);
+    ``None`` when not written plainly."""
+    step_problem: str | None = None
+    """Why the step adjustments cannot work (see SW109), or ``None``; computed by linking."""
+    alarm_count: int | None = None
+    """Step scaling: how many alarms trigger the policy (``None`` when that cannot be known)."""
+    alarm_metrics: list = field(default_factory=list)
+    """The metric names of the alarms that trigger it (computed by linking for templates)."""
+    alarm_directions: list = field(default_factory=list)
+    """Per triggering alarm: ``up`` (fires when the metric rises) or ``down``; computed by linking."""
+    condition_off: str | None = None
+    """Templates: why the policy does not exist by default (see ``ScalableTarget.condition_off``)."""
+    key: Any = field(default=None, repr=False)
+    """How alarms' actions name this policy (a logical ID, or its ARN)."""
+
+
+@dataclass
+class ScheduledAction(Resource):
+    """A scheduled action of a scalable target (a ``ScheduledActions`` item, or ``PutScheduledAction``)."""
+
+    name: str | None = None
+    schedule: str | None = None
+    timezone: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    resource_id: str | None = None
+    problem: str | None = None
+    """Why the action never runs or is refused (see SW110), or ``None``."""
+
+
+@dataclass
+class Alarm(Resource):
+    """A CloudWatch alarm whose actions include scaling policies."""
+
+    name: str | None = None
+    namespace: str | None = None
+    metric_name: str | None = None
+    dimensions: list = field(default_factory=list)
+    """Dimension names."""
+    comparison: str | None = None
+    threshold: float | None = None
+    action_keys: list = field(default_factory=list, repr=False)
+    """How its ``AlarmActions`` name policies (logical IDs or ARNs); ``None`` entries are unresolved."""
 
 
 @dataclass
@@ -234,6 +299,27 @@ class TrainingJob(Resource):
     suggested_instance_type: str | None = None
     size_rank: int | None = None
     monthly_cost_usd: float | None = None
+    billable_seconds: int | None = None
+    """Live: the job's ``BillableTimeInSeconds`` (per instance)."""
+    instance_count: int | None = None
+    spot_saving_usd: float | None = None
+    """Live, on-demand jobs: what managed spot would have saved on this run (see SW203)."""
+
+
+@dataclass
+class TransformJob(Resource):
+    """A batch transform job (started by a state machine, or seen live)."""
+
+    name: str | None = None
+    container: str | None = None
+    instance_type: str | None = None
+    instance_family: str | None = None
+    burstable: bool | None = None
+    accelerated: bool | None = None
+    accelerator: str | None = None
+    previous_generation: bool | None = None
+    suggested_instance_type: str | None = None
+    size_rank: int | None = None
 
 
 COLLECTIONS = {
@@ -242,7 +328,10 @@ COLLECTIONS = {
     "inference_components": InferenceComponent,
     "scalable_targets": ScalableTarget,
     "scaling_policies": ScalingPolicy,
+    "scheduled_actions": ScheduledAction,
+    "alarms": Alarm,
     "training_jobs": TrainingJob,
+    "transform_jobs": TransformJob,
 }
 """Collection name (as rule files spell it) -> model class."""
 
@@ -256,7 +345,10 @@ class ResourceModel:
     inference_components: list = field(default_factory=list)
     scalable_targets: list = field(default_factory=list)
     scaling_policies: list = field(default_factory=list)
+    scheduled_actions: list = field(default_factory=list)
+    alarms: list = field(default_factory=list)
     training_jobs: list = field(default_factory=list)
+    transform_jobs: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
     """:class:`Suppression` entries declared in the source (template Metadata)."""
 

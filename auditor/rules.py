@@ -61,6 +61,8 @@ class Rule:
     """Parameter name -> {default, description}."""
     path: Path | None = None
     builtin: bool = True
+    selected_by_default: bool = True
+    """False for an opt-in rule: it runs only when a selection names it."""
 
     def default_params(self) -> dict:
         return {name: spec.get("default") for name, spec in self.params.items()}
@@ -126,6 +128,7 @@ def load_file(path: Path, *, check: bool) -> Rule:
         docs=document["docs"],
         params=document.get("params") or {},
         path=path,
+        selected_by_default=document.get("selected_by_default", True),
     )
 
 
@@ -210,8 +213,10 @@ def load_rules(extra_dirs=(), *, check_builtin: bool = False) -> list[Rule]:
 
 
 def select(rules: list[Rule], *, select=None, extend_select=(), ignore=()) -> list[Rule]:
-    """ruff's selection model: ``select`` replaces the default set (all), ``extend_select`` adds, ``ignore`` removes."""
-    chosen = [rule for rule in rules if any(rule.matches(s) for s in select)] if select else list(rules)
+    """ruff's selection model: ``select`` replaces the default set (every rule but the opt-in ones),
+    ``extend_select`` adds, ``ignore`` removes."""
+    chosen = [rule for rule in rules if any(rule.matches(s) for s in select)] if select \
+        else [rule for rule in rules if rule.selected_by_default]
     for rule in rules:
         if rule not in chosen and any(rule.matches(s) for s in extend_select):
             chosen.append(rule)

@@ -111,3 +111,99 @@ def metric_correction(metric_type, dimension, target_value) -> tuple[str, object
     if metric_type in FRACTION_METRICS and is_number and 1 < target_value <= 100:
         return "target_value", round(target_value / 100, 4)
     return None
+
+
+ADJUSTMENT_TYPES = ("ChangeInCapacity", "PercentChangeInCapacity", "ExactCapacity")
+AGGREGATION_TYPES = ("Average", "Minimum", "Maximum")
+
+
+def step_problem(steps, adjustment_type, aggregation, directions=()) -> str | None:
+    """Why a step scaling configuration cannot work (StepAdjustment's rules in the API reference), or ``None``.
+
+    ``steps`` are ``{"lower", "upper", "adjustment"}`` (``None`` bounds are open); ``directions`` are
+    ``up``/``down`` for the alarms that trigger the policy, to catch a scale-out alarm wired to steps
+    that only remove capacity (and the reverse).
+    """
+    if adjustment_type is not None and adjustment_type not in ADJUSTMENT_TYPES:
+        return f"AdjustmentType {adjustment_type} is not one of {', '.join(ADJUSTMENT_TYPES)}"
+    if aggregation is not None and aggregation not in AGGREGATION_TYPES:
+        return f"MetricAggregationType {aggregation} is not one of {', '.join(AGGREGATION_TYPES)}"
+    if steps is None:
+        return None
+    if not steps:
+        return "it has no step adjustments"
+    for step in steps:
+        if step["lower"] is None and step["upper"] is None:
+            return "a step has neither a lower nor an upper bound"
+        if step["lower"] is not None and step["upper"] is not None and step["upper"] <= step["lower"]:
+            return f"a step's upper bound {step['upper']:g} is not above its lower bound {step['lower']:g}"
+        if adjustment_type == "ExactCapacity" and step["adjustment"] is not None and step["adjustment"] < 0:
+            return f"ExactCapacity needs a non-negative adjustment, not {step['adjustment']:g}"
+    if sum(step["lower"] is None for step in steps) > 1:
+        return "more than one step has no lower bound"
+    if sum(step["upper"] is None for step in steps) > 1:
+        return "more than one step has no upper bound"
+    if any(step["lower"] is not None and step["lower"] < 0 for step in steps) and \
+            not any(step["lower"] is None for step in steps):
+        return "a step has a negative lower bound, so one step must have no lower bound"
+    if any(step["upper"] is not None and step["upper"] > 0 for step in steps) and \
+            not any(step["upper"] is None for step in steps):
+        return "a step has a positive upper bound, so one step must have no upper bound"
+    ordered = sorted(steps, key=lambda step: float("-inf") if step["lower"] is None else step["lower"])
+    for first, second in zip(ordered, ordered[1:]):
+        if first["upper"] is None or second["lower"] is None or first["upper"] != second["lower"]:
+            overlap = first["upper"] is None or (second["lower"] is not None and first["upper"] > second["lower"])
+            return f"the steps {_interval(first)} and {_interval(second)} {'overlap' if overlap else 'leave a gap'}"
+    if adjustment_type in ("ChangeInCapacity", "PercentChangeInCapacity"):
+        adjustments = [step["adjustment"] for step in steps if step["adjustment"] is not None]
+        if "up" in directions and adjustments and all(value < 0 for value in adjustments):
+            return "an alarm that fires when its metric rises (scale-out) triggers steps that only remove capacity"
+        if "down" in directions and adjustments and all(value > 0 for value in adjustments):
+            return "an alarm that fires when its metric falls (scale-in) triggers steps that only add capacity"
+    return None
+
+
+def _interval(step) -> str:
+    lower = "-inf" if step["lower"] is None else f"{step['lower']:g}"
+    upper = "+inf" if step["upper"] is None else f"{step['upper']:g}"
+    return f"[{lower}, {upper})"
+
+
+def alarm_direction(comparison) -> str | None:
+    """``up`` for an alarm that fires when its metric rises, ``down`` when it falls."""
+    if not isinstance(comparison, str):
+        return None
+    if comparison.startswith("GreaterThan"):
+        return "up"
+    if comparison.startswith("LessThan"):
+        return "down"
+    return None
+
+
+UTILIZATION_METRICS = ("CPUUtilization", "MemoryUtilization", "GPUUtilization", "GPUMemoryUtilization")
+INVOCATION_METRICS = ("Invocations", "InvocationsPerInstance")
+ENDPOINT_INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+
+def customized_metric_problem(name, namespace, statistic, dimensions, target_value, dimension) -> str | None:
+    """Why a customized metric can never drive a SageMaker variant's instance count, or ``None``.
+
+    Instance utilization lives in ``/aws/sagemaker/Endpoints`` in percent (summed over cores and GPUs),
+    per ``EndpointName`` and ``VariantName``; invocation counts live in ``AWS/SageMaker``. A target at or
+    below 1 on a percent metric is a fraction written where a percentage is meant.
+    """
+    if dimension != VARIANT_INSTANCES or not isinstance(name, str):
+        return None
+    if name in UTILIZATION_METRICS:
+        if namespace == "AWS/SageMaker":
+            return f"{name} is published in {ENDPOINT_INSTANCE_NAMESPACE}, not AWS/SageMaker"
+        if isinstance(target_value, (int, float)) and not isinstance(target_value, bool) and 0 < target_value <= 1:
+            return (f"{name} is a percentage (0-100 per core or GPU), so a target of {target_value:g} means "
+                    f"{target_value:g} % (write {target_value * 100:g} for {target_value * 100:g} %)")
+        if statistic in ("Sum", "SampleCount"):
+            return f"the {statistic} of {name} grows with the instance count it should drive; use Average"
+        if dimensions is not None and not {"EndpointName", "VariantName"} <= set(dimensions):
+            return f"{name} is published per EndpointName and VariantName; without both dimensions it has no data"
+    if name in INVOCATION_METRICS and namespace == ENDPOINT_INSTANCE_NAMESPACE:
+        return f"{name} is published in AWS/SageMaker, not {ENDPOINT_INSTANCE_NAMESPACE}"
+    return None

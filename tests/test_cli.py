@@ -592,3 +592,29 @@ def test_sigint_stops_a_long_run_promptly(tmp_path, subprocess_env):
         pytest.skip("the run finished before the signal arrived")  # a very fast machine
     assert child.returncode == 130, stderr
     assert stderr == "sagewise: interrupted\n"
+
+
+# -- opt-in rules ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, runs", [
+    ((), False),
+    (("--select", "SW203"), True),
+    (("--select", "training-without-spot"), True),
+    (("--select", "SW2"), True),
+    (("--select", "ALL"), True),
+    (("--extend-select", "SW203"), True),
+    (("--select", "ALL", "--ignore", "SW203"), False),
+])
+def test_an_opt_in_rule_runs_only_when_a_selection_names_it(tmp_path, monkeypatch, sagewise, options, runs):
+    (tmp_path / "job.yaml").write_text(textwrap.dedent("""\
+        Resources:
+          Job:
+            Type: AWS::SageMaker::TrainingJob
+            Properties:
+              RoleArn: arn:aws:iam::123456789012:role/sagemaker
+              ResourceConfig: {InstanceType: ml.m5.xlarge, InstanceCount: 1, VolumeSizeInGB: 30}
+              OutputDataConfig: {S3OutputPath: s3://models/job/}
+        """))
+    monkeypatch.chdir(tmp_path)
+    report = json.loads(sagewise("lint", "job.yaml", "--isolated", "--format", "json", *options).stdout)
+    assert ("SW203" in {f["rule_id"] for f in report["findings"]}) is runs

@@ -9,6 +9,7 @@ import pytest
 
 from auditor.sources.intrinsics import (
     MAX_CONDITION_COMBINATIONS,
+    Choices,
     MAX_RESOLVED_LENGTH,
     UNKNOWN,
     Resolver,
@@ -232,8 +233,16 @@ def test_find_in_map(resolver):
     assert resolve(resolver, "!FindInMap [Sizes, !Ref Env, count]") == 2
     assert resolve(resolver, "!FindInMap [Sizes, dev, count]") == UNKNOWN
     assert resolve(resolver, "!FindInMap [Sizes, dev, count, {DefaultValue: 1}]") == 1
-    assert resolve(resolver, "!FindInMap [Sizes, !Ref NoDefault, type]") == UNKNOWN
     assert resolve(resolver, "!FindInMap [Nope, prod, type]") == UNKNOWN
+
+
+def test_find_in_map_keyed_at_deployment_gives_every_value_of_the_map():
+    """``!Ref AWS::Region`` (or a parameter without a default) as the top-level key: one of the map's values."""
+    resolver = Resolver(parse(TEMPLATE))
+    choices = resolve(resolver, "!FindInMap [Sizes, !Ref NoDefault, type]")
+    assert choices == Choices(("ml.m5.xlarge", "ml.t2.medium"))
+    assert has_unknown(choices)  # never an identity to match names against
+    assert resolve(resolver, "!FindInMap [Sizes, !Ref AWS::Region, count]") == UNKNOWN  # dev has no count
 
 
 def test_select(resolver):

@@ -139,6 +139,8 @@ def fix_endpoint_without_autoscaling(finding, context: _Context) -> Fix | None:
             return _managed_instance_scaling(finding, context, subject)
         if subject.burstable:
             return None  # ml.t2 cannot be registered at all: moving the variant is SW302's (unsafe) fix
+        if subject.conditional_scaling:
+            return None  # its scaling exists behind a condition: turning it on is the owner's decision
         return _variant_target(finding, context, subject)
     return _component_target(finding, context, subject)
 

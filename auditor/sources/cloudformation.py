@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 
-from .. import catalog, images
+from .. import catalog, images, schedules
 from ..linking import link, parse_resource_id
 from ..model import (
+    Alarm,
     Endpoint,
     InferenceComponent,
     Location,
     ResourceModel,
     ScalableTarget,
     ScalingPolicy,
+    ScheduledAction,
     Variant,
 )
 from . import pipelines, stepfunctions, suppressions
-from .intrinsics import Resolver, Text, Token, has_unknown, scalar, scenarios
+from .intrinsics import Resolver, Text, Token, has_unknown, options, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
 from .training import training_job
@@ -72,6 +74,14 @@ def _display(value) -> str | None:
     if isinstance(value, (str, Text, Token)):
         return str(value)
     return json.dumps(value) if isinstance(value, (int, float, bool)) else None
+
+
+def _boolean(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
 
 
 def _literal(value):
@@ -144,6 +154,7 @@ class _TemplateReader:
         self.read_unused_configs()
         self.read_scalable_targets()
         self.read_scaling_policies()
+        self.read_alarms()
         self.read_training_jobs()
         self.read_state_machines()
         self.read_pipelines()
@@ -158,7 +169,9 @@ class _TemplateReader:
                 containers.append(properties["PrimaryContainer"])
             if isinstance(properties.get("Containers"), list):
                 containers.extend(c for c in properties["Containers"] if isinstance(c, dict))
-            found = [_display(self.value(c.get("Image"))) for c in containers]
+            # An image chosen per region from a mapping counts as all of its options: a verdict on the
+            # model (CPU-only) must hold for every one of them.
+            found = [_display(option) for c in containers for option in options(self.value(c.get("Image")))]
             key = self.name_key(logical_id, "ModelName")
             self.model_images.setdefault(key, []).append(found)
 
@@ -293,6 +306,9 @@ class _TemplateReader:
                 if key in properties:
                     line, column = locate(properties, [key])
                     field_locations[field_name] = location.at(f"Properties.{key}", line, column)
+            if "SuspendedState" in properties:
+                line, column = locate(properties, ["SuspendedState"])
+                field_locations["suspended"] = location.at("Properties.SuspendedState", line, column)
             parsed = parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else {}
             self.model.scalable_targets.append(ScalableTarget(
                 source=SOURCE,
@@ -306,7 +322,58 @@ class _TemplateReader:
                 max_capacity=maximum,
                 scheduled_action_count=len(actions) if isinstance(actions, list) else 0,
                 key=[("logical", logical_id), ("triple", resource_id, dimension, namespace)],
+                suspended=self.suspended(properties.get("SuspendedState")),
+                condition_off=self.condition_off(logical_id),
                 **parsed,
+            ))
+            self.read_scheduled_actions(logical_id, properties, location, _display(resource_id), minimum, maximum)
+
+    def suspended(self, state) -> str | None:
+        """Which dynamic scaling a ``SuspendedState`` turns off, in words (``None``: none, or unknown)."""
+        if not isinstance(state, dict):
+            return None
+        off = [direction for direction, key in (("scale-in", "DynamicScalingInSuspended"),
+                                                ("scale-out", "DynamicScalingOutSuspended"))
+               if _boolean(self.value(state.get(key))) is True]
+        return " and ".join(off) or None
+
+    def condition_off(self, logical_id: str) -> str | None:
+        """Why a resource does not exist by default: its ``Condition`` is false with the parameter defaults."""
+        resource = self.resources.get(logical_id)
+        name = resource.get("Condition") if isinstance(resource, dict) else None
+        if not isinstance(name, str) or self.resolver.condition(name) is not False:
+            return None
+        defaults = self.resolver.condition_parameters(name)
+        listed = ", ".join(f"{parameter} defaults to {json.dumps(default)}" for parameter, default in defaults.items())
+        return f"condition {name} is true; it is false with the parameter defaults" + (f" ({listed})" if listed else "")
+
+    def read_scheduled_actions(self, logical_id: str, properties: dict, location, resource_id, minimum, maximum):
+        actions = properties.get("ScheduledActions")
+        for index, action in enumerate(actions if isinstance(actions, list) else ()):
+            if not isinstance(action, dict):
+                continue
+            resolve = self.value
+            name = _display(resolve(action.get("ScheduledActionName"))) or f"#{index}"
+            capacity = action.get("ScalableTargetAction") if isinstance(action.get("ScalableTargetAction"), dict) \
+                else {}
+            fields = {
+                "schedule": _literal(resolve(action.get("Schedule"))),
+                "timezone": _literal(resolve(action.get("Timezone"))),
+                "start_time": _literal(resolve(action.get("StartTime"))),
+                "end_time": _literal(resolve(action.get("EndTime"))),
+                "min_capacity": _number(resolve(capacity.get("MinCapacity"))),
+                "max_capacity": _number(resolve(capacity.get("MaxCapacity"))),
+            }
+            line, column = locate(properties, ["ScheduledActions", index])
+            path = f"Properties.ScheduledActions[{name}]"
+            self.model.scheduled_actions.append(ScheduledAction(
+                source=SOURCE,
+                location=location.at(path, line, column),
+                document_path=self.written_path(logical_id, properties, "Properties", "ScheduledActions", index),
+                name=name,
+                resource_id=resource_id,
+                problem=schedules.problem(**fields),
+                **fields,
             ))
 
     def read_scaling_policies(self):
@@ -331,6 +398,14 @@ class _TemplateReader:
                 line, column = locate(properties, path)
                 field_locations[field_name] = location.at("Properties." + ".".join(path), line, column)
             disable = resolve(tracking.get("DisableScaleIn"))
+            customized = tracking.get("CustomizedMetricSpecification")
+            customized = customized if isinstance(customized, dict) else {}
+            step = properties.get("StepScalingPolicyConfiguration")
+            step = step if isinstance(step, dict) else {}
+            if step:
+                line, column = locate(properties, ["StepScalingPolicyConfiguration"])
+                field_locations["step_adjustments"] = location.at("Properties.StepScalingPolicyConfiguration",
+                                                                  line, column)
             self.model.scaling_policies.append(ScalingPolicy(
                 source=SOURCE,
                 location=location,
@@ -351,6 +426,65 @@ class _TemplateReader:
                 scale_out_cooldown_defaulted="ScaleOutCooldown" not in tracking,
                 disable_scale_in=disable if isinstance(disable, bool) else (
                     disable.lower() == "true" if isinstance(disable, str) else (False if disable is None else None)),
+                customized_metric_name=_literal(resolve(customized.get("MetricName"))),
+                customized_namespace=_literal(resolve(customized.get("Namespace"))),
+                customized_statistic=_literal(resolve(customized.get("Statistic"))),
+                customized_dimensions=self.dimension_names(customized.get("Dimensions")),
+                adjustment_type=_literal(resolve(step.get("AdjustmentType"))),
+                metric_aggregation_type=_literal(resolve(step.get("MetricAggregationType"))),
+                step_adjustments=self.step_adjustments(step.get("StepAdjustments")) if step else None,
+                key=("logical", logical_id),
+                condition_off=self.condition_off(logical_id),
+            ))
+
+    def dimension_names(self, dimensions) -> list | None:
+        if not isinstance(dimensions, list):
+            return None
+        names = [_literal(self.value(item.get("Name"))) if isinstance(item, dict) else None for item in dimensions]
+        return None if None in names else names
+
+    def step_adjustments(self, steps) -> list | None:
+        """``{"lower", "upper", "adjustment"}`` per step; ``None`` when any bound or adjustment is not a number."""
+        if not isinstance(steps, list):
+            return None
+        read = []
+        for step in steps:
+            if not isinstance(step, dict):
+                return None
+            bounds = {}
+            for name, key in (("lower", "MetricIntervalLowerBound"), ("upper", "MetricIntervalUpperBound"),
+                              ("adjustment", "ScalingAdjustment")):
+                value = _number(self.value(step[key])) if key in step else None
+                if key in step and value is None:
+                    return None
+                bounds[name] = value
+            read.append(bounds)
+        return read
+
+    def read_alarms(self):
+        """CloudWatch alarms: which scaling policies their actions trigger, on which metric, in which direction."""
+        for logical_id, properties in self.of_type("AWS::CloudWatch::Alarm"):
+            actions = properties.get("AlarmActions")
+            keys = []
+            for action in actions if isinstance(actions, list) else ():
+                value = self.value(action)
+                if isinstance(value, Token) and value.kind == "ref":
+                    keys.append(("logical", value.name))
+                elif isinstance(value, str):
+                    keys.append(value)  # an ARN: a policy of another stack
+                else:
+                    keys.append(None)
+            self.model.alarms.append(Alarm(
+                source=SOURCE,
+                location=self.resource_location(logical_id, "Properties"),
+                document_path=self.written_path(logical_id, properties),
+                name=_display(self.value(properties.get("AlarmName"))) or logical_id,
+                namespace=_literal(self.value(properties.get("Namespace"))),
+                metric_name=_literal(self.value(properties.get("MetricName"))),
+                dimensions=self.dimension_names(properties.get("Dimensions")) or [],
+                comparison=_literal(self.value(properties.get("ComparisonOperator"))),
+                threshold=_number(self.value(properties.get("Threshold"))),
+                action_keys=keys,
             ))
 
     def policy_target(self, properties):

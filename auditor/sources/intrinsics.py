@@ -86,12 +86,24 @@ def text(parts) -> str | Text | Token:
     return Text(tuple(merged))
 
 
+@dataclass(frozen=True)
+class Choices:
+    """One of several known values, which one decided at deployment: a ``Fn::FindInMap`` keyed by
+    ``AWS::Region`` or a parameter. Nothing can be matched against it (it is not an identity), but a
+    verdict that holds for every option (every image CPU-only) holds for it."""
+
+    options: tuple
+
+    def __str__(self) -> str:
+        return "<one of " + ", ".join(str(option) for option in self.options) + ">"
+
+
 def scalar(value):
-    """``value`` when it can serve as a key (a scalar, Token or Text), else UNKNOWN.
+    """``value`` when it can serve as a key (a scalar, Token, Text or Choices), else UNKNOWN.
 
     Templates put lists and mappings where a name belongs; such a value names nothing.
     """
-    if value is None or isinstance(value, (str, int, float, bool, Token, Text)):
+    if value is None or isinstance(value, (str, int, float, bool, Token, Text, Choices)):
         return value
     return UNKNOWN
 
@@ -102,7 +114,12 @@ def has_unknown(value) -> bool:
         return value.kind == "unknown"
     if isinstance(value, Text):
         return any(part.kind == "unknown" for part in value.tokens)
-    return False
+    return isinstance(value, Choices)
+
+
+def options(value) -> tuple:
+    """The values ``value`` may take: its :class:`Choices`, or itself."""
+    return value.options if isinstance(value, Choices) else (value,)
 
 
 def split(value, separator: str) -> list:
@@ -166,8 +183,11 @@ class Resolver:
         self.mappings = mappings if isinstance(mappings, dict) else {}
         resources = template.get("Resources")
         self.resources = resources if isinstance(resources, dict) else {}
+        conditions = template.get("Conditions")
+        self.conditions = conditions if isinstance(conditions, dict) else {}
         self._attributes: dict = {}
         self._resolving: list = []
+        self._conditions: dict = {}
 
     def resource_type(self, logical_id: str) -> str | None:
         resource = self.resources.get(logical_id)
@@ -239,6 +259,63 @@ class Resolver:
         cycle = members[start:] + members[:start] + [min(members)]
         line, column = locate(self.template, ["Resources", cycle[0]])
         raise CircularReference(f"circular reference: {' -> '.join(cycle)}", line, column)
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    def condition(self, name) -> bool | None:
+        """Condition ``name`` under the parameter defaults: True, False, or None when that cannot be known
+        (a parameter without a default, a pseudo parameter such as ``AWS::Region``, a cycle)."""
+        if not isinstance(name, str) or name not in self.conditions:
+            return None
+        if name not in self._conditions:
+            self._conditions[name] = None  # while evaluating: a reference back to it is unknown
+            self._conditions[name] = self._truth(self.conditions[name])
+        return self._conditions[name]
+
+    def _truth(self, expression) -> bool | None:
+        if not isinstance(expression, dict) or len(expression) != 1:
+            return None
+        (function, argument), = expression.items()
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
+            first, second = (self.resolve(item) for item in argument)
+            if not all(isinstance(value, (str, int, float, bool)) for value in (first, second)):
+                return None
+            return _as_piece(first) == _as_piece(second)
+        if function == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
+            value = self._truth(argument[0])
+            return None if value is None else not value
+        if function in ("Fn::And", "Fn::Or") and isinstance(argument, list) and argument:
+            values = [self._truth(item) for item in argument]
+            decisive = function == "Fn::Or"  # True decides an Or, False an And
+            if decisive in values:
+                return decisive
+            return None if None in values else not decisive
+        return None
+
+    def condition_parameters(self, name) -> dict:
+        """Parameter -> default of the parameters condition ``name`` reads (through the conditions it refers to)."""
+        found: dict = {}
+        seen: set = set()
+
+        def visit(value):
+            if isinstance(value, dict):
+                if set(value) == {"Condition"} and value["Condition"] not in seen:
+                    seen.add(value["Condition"])
+                    visit(self.conditions.get(value["Condition"]))
+                elif set(value) == {"Ref"} and value["Ref"] in self.parameters:
+                    parameter = self.parameters[value["Ref"]]
+                    if isinstance(parameter, dict) and "Default" in parameter:
+                        found[value["Ref"]] = parameter["Default"]
+                for item in value.values():
+                    visit(item)
+            elif isinstance(value, list):
+                for item in value:
+                    visit(item)
+
+        visit({"Condition": name})
+        return found
 
     # -- evaluation ---------------------------------------------------------------------------
 
@@ -313,6 +390,8 @@ class Resolver:
         if not isinstance(argument, list) or len(argument) < 3:
             return UNKNOWN
         keys = [self.resolve(item) for item in argument[:3]]
+        if isinstance(keys[0], str) and isinstance(keys[1], Token) and isinstance(keys[2], str):
+            return self._over_top_level_keys(keys[0], keys[2])
         if not all(isinstance(key, str) for key in keys):
             return UNKNOWN
         try:
@@ -321,6 +400,23 @@ class Resolver:
             if len(argument) > 3 and isinstance(argument[3], dict) and "DefaultValue" in argument[3]:
                 return self.resolve(argument[3]["DefaultValue"])
             return UNKNOWN
+
+    def _over_top_level_keys(self, name: str, second: str):
+        """``Fn::FindInMap`` whose top-level key is known only at deployment (``!Ref AWS::Region``): the
+        values the map gives for ``second`` under every top-level key, as one value when they agree."""
+        table = self.mappings.get(name)
+        if not isinstance(table, dict):
+            return UNKNOWN
+        found = []
+        for entries in table.values():
+            value = self.resolve(entries.get(second)) if isinstance(entries, dict) and second in entries else None
+            if not isinstance(value, (str, int, float, bool)):
+                return UNKNOWN  # a key without it, or a value that is itself unknown: nothing to enumerate
+            found.append(value)
+        distinct = tuple(dict.fromkeys(found))
+        if not distinct:
+            return UNKNOWN
+        return distinct[0] if len(distinct) == 1 else Choices(distinct)
 
     def _select(self, argument):
         if not isinstance(argument, list) or len(argument) != 2:
