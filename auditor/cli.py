@@ -43,6 +43,8 @@ def selection_options(function):
                      help="Output format."),
         click.option("--output", "-o", type=click.Path(dir_okay=False),
                      help="Write the report to FILE instead of standard output."),
+        click.option("--output-dir", type=click.Path(file_okay=False),
+                     help="Also write the report in every file format to DIR (json, sarif, junit, markdown, html)."),
         click.option("--select", multiple=True, metavar="RULES",
                      help="Rules to run (ids, names or id prefixes like SW1; comma-separated). Replaces the default."),
         click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition."),
@@ -63,7 +65,8 @@ def selection_options(function):
 class Run:
     """What ``lint`` and ``audit`` share: configuration, the selected rules and how to report."""
 
-    def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir):
+    def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir,
+                 output_dir=None):
         try:
             self.config = configuration.Config() if isolated else configuration.load(config_file)
             extra = list(self.config.extra_rules) + list(rules_dir)
@@ -81,6 +84,7 @@ class Run:
         except (configuration.ConfigError, rule_files.RuleError) as exc:
             raise UsageProblem(str(exc)) from None
         self.fail_on = fail_on or self.config.fail_on
+        self.output_dir = output_dir
 
     def all_params(self) -> dict:
         """Rule id -> parameters with the configuration's overrides, for every rule (fixes read them)."""
@@ -97,16 +101,32 @@ class Run:
                 raise UsageProblem(f"{config.path}: {key}: unknown rule selector(s): {', '.join(unknown)}")
 
     def finish(self, report: Report, output_format: str, output: str | None) -> None:
+        if "GITHUB_ACTIONS" in os.environ:
+            from .reporters.markdown import github_link_base
+
+            report.link_base = github_link_base(os.environ, os.getcwd())
         report.color = output is None and output_format == "text" and sys.stdout.isatty() \
             and "NO_COLOR" not in os.environ
         text = render(report, output_format)
-        if output:
-            try:
+        try:
+            if self.output_dir:
+                from .reporters import write_all
+
+                write_all(report, self.output_dir)
+            if output:
                 write_output(output, text)
-            except WriteError as exc:
-                raise UsageProblem(str(exc)) from None
-        else:
+        except WriteError as exc:
+            raise UsageProblem(str(exc)) from None
+        if not output:
             click.echo(text, nl=False)
+        if output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+            from .reporters.github import append_step_summary
+
+            try:
+                append_step_summary(report, os.environ["GITHUB_STEP_SUMMARY"])
+            except OSError as exc:
+                click.echo(f"sagewise: warning: cannot write the job summary to $GITHUB_STEP_SUMMARY: "
+                           f"{exc.strerror or exc}", err=True)
         sys.exit(self.exit_code(report))
 
     def exit_code(self, report: Report) -> int:
@@ -120,7 +140,8 @@ class Run:
 
 def _run_options(kwargs) -> dict:
     return {name: kwargs.pop(name) for name in
-            ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir")}
+            ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir",
+             "output_dir")}
 
 
 class _Commands(click.Group):
@@ -221,7 +242,7 @@ def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: b
         _print_diff(result)
         sys.exit(EXIT_ERROR if result.errors else (EXIT_FINDINGS if result.fixed else EXIT_OK))
     report = Report("lint", result.findings, result.errors, run.rules,
-                    counts={"files": result.files, "skipped": result.skipped})
+                    counts={"files": result.files, "skipped": result.skipped}, checked=list(result.checked))
     if fixing is not None:
         report.fixes = {"findings": sum(outcome.resolved for _, outcome in result.fixed),
                         "files": len(result.fixed), "unsafe_available": result.unsafe_available,

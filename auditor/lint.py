@@ -30,6 +30,9 @@ class LintResult:
     """How many files were read as templates or definitions."""
     skipped: int = 0
     """How many candidate files were not templates or definitions."""
+    checked: dict = field(default_factory=dict)
+    """Each file read as a template or definition: its path as shown -> its path in fingerprints (relative to
+    the project root). Reports list them (JUnit's test cases) and baselines compare per file."""
     fixed: list = field(default_factory=list)
     """(shown path, :class:`~auditor.fixers.apply.FileFixes`) of every file a fix changed (``--fix``)."""
     unsafe_available: int = 0
@@ -142,6 +145,7 @@ def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_pa
             ))
             continue
         result.files += 1
+        result.checked[shown] = relative
         result.findings.extend(findings)
     result.errors.extend(problem.as_error() for problem in rule_problems.values())
     result.findings.sort(key=Finding.sort_key)

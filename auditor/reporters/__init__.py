@@ -1,9 +1,16 @@
-"""Reporters turn a :class:`Report` into text, JSON or SARIF. Each is a ``render(report) -> str``."""
+"""Reporters turn a :class:`Report` into one of :data:`FORMATS`. Each module is a ``render(report) -> str``.
+
+:func:`render` is the one entry point for every format (the CLI, ``--output-dir`` and the scheduled
+audit's Lambda all call it), and it imports a reporter only when its format is asked for: the lint
+path pays for no reporter it does not print.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..findings import SEVERITY_RANK
 
@@ -22,6 +29,15 @@ class Report:
     """``sagewise fix``: ``{"findings": n, "files": n, "unsafe_available": n, "applied": [...]}`` (each applied
     fix as ``file``, ``rule_id``, ``resource``, ``description``); ``None`` otherwise."""
     color: bool = False
+    checked: list | None = None
+    """What was read, one entry per file (lint) or ``account/region`` scope; ``None`` when the command does not
+    list them (JUnit then has test cases only where something was found)."""
+    baseline: dict | None = None
+    """With ``--baseline``: ``{"file": path, "unchanged": n, "gone": n}``, the findings of the baseline that were
+    found again (and left out of ``findings``) and those that were not found any more; ``None`` otherwise."""
+    link_base: str | None = None
+    """URL of the working directory in a source browser (``https://github.com/o/r/blob/<sha>/``): the Markdown
+    report links each finding to ``link_base`` + its file + ``#L<line>``. ``None``: no links."""
 
     def summary(self) -> dict:
         severities = Counter(finding.severity for finding in self.findings)
@@ -34,13 +50,15 @@ class Report:
         }
         if self.fixes is not None:
             summary["fixed"] = dict(self.fixes)
+        if self.baseline is not None:
+            summary["baseline"] = dict(self.baseline)
         if any(f.monthly_cost_usd is not None or f.monthly_savings_usd is not None for f in self.findings):
-            summary["monthly_cost_usd"] = _distinct_total(self.findings, "monthly_cost_usd")
-            summary["monthly_savings_usd"] = _distinct_total(self.findings, "monthly_savings_usd")
+            summary["monthly_cost_usd"] = distinct_total(self.findings, "monthly_cost_usd")
+            summary["monthly_savings_usd"] = distinct_total(self.findings, "monthly_savings_usd")
         return summary
 
 
-def _distinct_total(findings, attribute: str) -> float:
+def distinct_total(findings, attribute: str) -> float:
     """Total a money figure counting each resource once.
 
     Several findings on one object (SW101, SW301 and SW302 on one variant) carry the same cost, and
@@ -62,18 +80,34 @@ def _distinct_total(findings, attribute: str) -> float:
     return round(sum(max(whole, parts) for whole, parts in per_resource.values()), 2)
 
 
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown", "html")
+"""Every format :func:`render` produces; each is the module of this package with that name."""
+
+FILE_NAMES = {"json": "sagewise.json", "sarif": "sagewise.sarif", "junit": "sagewise.junit.xml",
+              "markdown": "sagewise.md", "html": "sagewise.html"}
+"""The files ``--output-dir`` writes, one per format that is a document rather than terminal output."""
+
+
 def render(report: Report, output_format: str) -> str:
-    if output_format == "json":
-        from .json import render as render_json
-
-        return render_json(report)
-    if output_format == "sarif":
-        from .sarif import render as render_sarif
-
-        return render_sarif(report)
-    from .text import render as render_text
-
-    return render_text(report)
+    if output_format not in FORMATS:
+        raise ValueError(f"unknown report format {output_format!r} (one of {', '.join(FORMATS)})")
+    return importlib.import_module(f"{__name__}.{output_format}").render(report)
 
 
-FORMATS = ("text", "json", "sarif")
+def write_all(report: Report, directory: Path | str) -> list[Path]:
+    """Write every format of :data:`FILE_NAMES` into ``directory`` (created if needed), each file atomically.
+
+    Raises :class:`~auditor.writing.WriteError` naming the directory or file that could not be written.
+    """
+    from ..writing import WriteError, write_output
+
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"{directory}: cannot create the directory: {exc.strerror or exc}") from None
+    written = []
+    for output_format, name in FILE_NAMES.items():
+        write_output(directory / name, render(report, output_format))
+        written.append(directory / name)
+    return written

@@ -18,29 +18,35 @@ def _owner(location) -> str:
     return f"{location.resource}: " if location.file and location.resource else ""
 
 
+def finding_line(finding, color: bool = False) -> str:
+    """``file:line:col: SW101 [warning] Resource: message``, with what it costs or saves."""
+    place = click.style(where(finding.location), bold=True) if color else where(finding.location)
+    rule = click.style(finding.rule_id, fg=_SEVERITY_COLOR[finding.severity], bold=True) if color \
+        else finding.rule_id
+    line = f"{place}: {rule} [{finding.severity}] {_owner(finding.location)}{finding.message}"
+    if finding.monthly_savings_usd:
+        line += f" (saves ~${finding.monthly_savings_usd:,.0f}/month)"
+    elif finding.monthly_cost_usd:
+        line += f" (costs ~${finding.monthly_cost_usd:,.0f}/month)"
+    return line
+
+
+def error_place(error) -> str:
+    """Where an input error is: ``file:line:col``, the file, or ``account/region``."""
+    if error.file:
+        return f"{error.file}:{error.line}:{error.column or 1}" if error.line else error.file
+    return "/".join(part for part in (error.account, error.region) if part) or "sagewise"
+
+
 def render(report) -> str:
     color = report.color
-    lines = []
-    for finding in report.findings:
-        place = click.style(where(finding.location), bold=True) if color else where(finding.location)
-        rule = click.style(finding.rule_id, fg=_SEVERITY_COLOR[finding.severity], bold=True) if color \
-            else finding.rule_id
-        line = f"{place}: {rule} [{finding.severity}] {_owner(finding.location)}{finding.message}"
-        if finding.monthly_savings_usd:
-            line += f" (saves ~${finding.monthly_savings_usd:,.0f}/month)"
-        elif finding.monthly_cost_usd:
-            line += f" (costs ~${finding.monthly_cost_usd:,.0f}/month)"
-        lines.append(line)
+    lines = [finding_line(finding, color) for finding in report.findings]
     for error in report.errors:
-        if error.file:
-            place = f"{error.file}:{error.line}:{error.column or 1}" if error.line else error.file
-        else:
-            place = "/".join(part for part in (error.account, error.region) if part) or "sagewise"
         label = click.style("error", fg="red", bold=True) if color else "error"
-        lines.append(f"{place}: {label}: {error.message}")
+        lines.append(f"{error_place(error)}: {label}: {error.message}")
     if report.fixes is not None and (report.fixes["findings"] or report.fixes["unsafe_available"]):
         lines.append(_fixed_line(report.fixes))
-    lines.append(_closing_line(report))
+    lines.append(closing_line(report))
     return "\n".join(lines) + "\n"
 
 
@@ -52,7 +58,8 @@ def _fixed_line(fixes: dict) -> str:
     return line
 
 
-def _closing_line(report) -> str:
+def closing_line(report) -> str:
+    """The summary sentence that ends the text report (and the GitHub workflow-command log)."""
     summary = report.summary()
     checked = ", ".join(f"{count} {name if count != 1 else name.rstrip('s')}"
                         for name, count in report.counts.items() if isinstance(count, int) and name != "skipped")
@@ -61,15 +68,33 @@ def _closing_line(report) -> str:
         read += f", {report.counts['skipped']} skipped as not templates"
     read = f" ({read})" if read else ""
     if not report.findings:
-        text = f"No findings{read}." if report.errors else f"All checks passed!{read}"
+        if report.errors:
+            text = f"No findings{read}."
+        elif report.baseline is not None:
+            text = f"No new findings{read}."
+        else:
+            text = f"All checks passed!{read}"
     else:
         parts = [f"{count} {name}{'s' if count != 1 else ''}"
                  for name, count in summary["by_severity"].items() if count]
         noun = "finding" if len(report.findings) == 1 else "findings"
-        text = f"Found {len(report.findings)} {noun} ({', '.join(parts)}){read}."
+        new = " new" if report.baseline is not None else ""
+        text = f"Found {len(report.findings)}{new} {noun} ({', '.join(parts)}){read}."
         if summary.get("monthly_savings_usd"):
             text += f" Estimated savings: ${summary['monthly_savings_usd']:,.0f}/month."
+    if report.baseline is not None:
+        text += baseline_sentence(report.baseline)
     if report.errors:
         noun = "input" if len(report.errors) == 1 else "inputs"
         text += f" {len(report.errors)} {noun} could not be read."
+    return text
+
+
+def baseline_sentence(baseline: dict) -> str:
+    """What the baseline hid and what of it is gone, as one or two sentences (with a leading space)."""
+    unchanged, gone = baseline["unchanged"], baseline["gone"]
+    text = f" {unchanged} baselined finding{'' if unchanged == 1 else 's'} not shown."
+    if gone:
+        text += (f" {gone} baselined finding{' is' if gone == 1 else 's are'} gone: update the baseline to drop "
+                 f"{'it' if gone == 1 else 'them'}.")
     return text
