@@ -37,7 +37,7 @@ def _split(values) -> list:
 
 
 def selection_options(function):
-    """Options shared by ``lint`` and ``audit``: rule selection, output and configuration."""
+    """Options shared by ``lint``, ``fix`` and ``audit``: output, baseline, and :func:`rule_options`."""
     options = [
         click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
                      help="Output format."),
@@ -45,12 +45,24 @@ def selection_options(function):
                      help="Write the report to FILE instead of standard output."),
         click.option("--output-dir", type=click.Path(file_okay=False),
                      help="Also write the report in every file format to DIR (json, sarif, junit, markdown, html)."),
+        click.option("--baseline", type=click.Path(dir_okay=False),
+                     help="Report and fail only on findings not in this baseline (see `sagewise baseline`)."),
+        click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
+                     help="Lowest severity that makes the exit code 1 [default: warning]."),
+    ]
+    function = rule_options(function)
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def rule_options(function):
+    """Options that choose the rules and read the configuration (every command that runs rules)."""
+    options = [
         click.option("--select", multiple=True, metavar="RULES",
                      help="Rules to run (ids, names or id prefixes like SW1; comma-separated). Replaces the default."),
         click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run."),
-        click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
-                     help="Lowest severity that makes the exit code 1 [default: warning]."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
                      help="Configuration file (YAML, or TOML with [tool.sagewise] in pyproject.toml)."),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
@@ -65,7 +77,7 @@ def selection_options(function):
 class Run:
     """What ``lint`` and ``audit`` share: configuration, the selected rules and how to report."""
 
-    def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir,
+    def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir, baseline=None,
                  output_dir=None):
         try:
             self.config = configuration.Config() if isolated else configuration.load(config_file)
@@ -85,6 +97,14 @@ class Run:
             raise UsageProblem(str(exc)) from None
         self.fail_on = fail_on or self.config.fail_on
         self.output_dir = output_dir
+        self.baseline = None
+        if baseline:  # read before the run: a bad baseline must not cost an audit first
+            from . import baseline as baselines
+
+            try:
+                self.baseline = baselines.load(baseline)
+            except baselines.BaselineError as exc:
+                raise UsageProblem(str(exc)) from None
 
     def all_params(self) -> dict:
         """Rule id -> parameters with the configuration's overrides, for every rule (fixes read them)."""
@@ -100,7 +120,21 @@ class Run:
             if unknown:
                 raise UsageProblem(f"{config.path}: {key}: unknown rule selector(s): {', '.join(unknown)}")
 
-    def finish(self, report: Report, output_format: str, output: str | None) -> None:
+    def finish(self, report: Report, output_format: str, output: str | None, *, checked_scopes=None,
+               baseline_out: str | None = None) -> None:
+        """Record, compare with the baseline, render, write, exit.
+
+        ``checked_scopes`` (lint: the files read, as fingerprints name them) limits which baseline entries
+        can be gone; ``baseline_out`` records every finding of the run before the baseline hides any.
+        """
+        if baseline_out:
+            _write_baseline(baseline_out, report.findings, report.errors)
+        if self.baseline is not None:
+            from . import baseline as baselines
+
+            comparison = baselines.compare(self.baseline, report.findings, checked_scopes)
+            report.findings = comparison.new
+            report.baseline = comparison.summary(self.baseline)
         if "GITHUB_ACTIONS" in os.environ:
             from .reporters.markdown import github_link_base
 
@@ -140,8 +174,24 @@ class Run:
 
 def _run_options(kwargs) -> dict:
     return {name: kwargs.pop(name) for name in
-            ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir",
+            ("config_file", "isolated", "select", "extend_select", "ignore", "fail_on", "rules_dir", "baseline",
              "output_dir")}
+
+
+def _write_baseline(path: str, findings: list, errors: list) -> None:
+    """Write the baseline of ``findings`` to ``path``; not when an input could not be read, since what it
+    held would be missing and later reported as new."""
+    from . import baseline as baselines
+
+    if errors:
+        noun = "input" if len(errors) == 1 else "inputs"
+        click.echo(f"sagewise: error: {path} was not written: {len(errors)} {noun} could not be read, and "
+                   "their findings would be missing from the baseline", err=True)
+        return
+    try:
+        write_output(path, baselines.dumps(findings))
+    except WriteError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 class _Commands(click.Group):
@@ -219,25 +269,13 @@ def fix_command(paths, output_format, output, exclude, unsafe_fixes, diff, **kwa
 
 
 def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: bool, diff: bool) -> None:
-    from .lint import lint_paths
-
     run = Run(**_run_options(kwargs))
     fixing = None
     if fix:
         from .fixers.apply import FixOptions
 
         fixing = FixOptions(unsafe=unsafe, write=not diff, params=run.all_params())
-    result = lint_paths(
-        paths or (".",),
-        run.rules,
-        params=run.params,
-        severities=run.severities,
-        exclude=list(run.config.exclude) + list(exclude),
-        per_path_ignores=run.config.per_path_ignores,
-        root=run.config.root,
-        known_rules=run.all_rules,
-        fixing=fixing,
-    )
+    result = _lint_paths(run, paths, exclude, fixing)
     if diff:
         _print_diff(result)
         sys.exit(EXIT_ERROR if result.errors else (EXIT_FINDINGS if result.fixed else EXIT_OK))
@@ -249,7 +287,23 @@ def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: b
                         "applied": [{"file": shown, "rule_id": fix.finding.rule_id,
                                      "resource": fix.finding.location.resource, "description": fix.description}
                                     for shown, outcome in result.fixed for fix in outcome.applied]}
-    run.finish(report, output_format, output)
+    run.finish(report, output_format, output, checked_scopes=set(result.checked.values()))
+
+
+def _lint_paths(run: Run, paths, exclude, fixing=None):
+    from .lint import lint_paths
+
+    return lint_paths(
+        paths or (".",),
+        run.rules,
+        params=run.params,
+        severities=run.severities,
+        exclude=list(run.config.exclude) + list(exclude),
+        per_path_ignores=run.config.per_path_ignores,
+        root=run.config.root,
+        known_rules=run.all_rules,
+        fixing=fixing,
+    )
 
 
 def _print_diff(result) -> None:
@@ -314,7 +368,9 @@ def _matching(pattern: str | None, what: str):
 @click.option("--training-days", type=click.IntRange(1, 365), default=14, show_default=True,
               help="How far back to look for training jobs.")
 @click.option("--stats", is_flag=True, help="Print API call counts and timing to standard error.")
-def audit(output_format, output, stats, **kwargs):
+@click.option("--baseline-out", type=click.Path(dir_okay=False),
+              help="Record every finding of this run as a baseline in FILE (for a later --baseline).")
+def audit(output_format, output, stats, baseline_out, **kwargs):
     """Check live SageMaker endpoints, scaling and training jobs (read-only).
 
     Exit status as for lint; an account or region that could not be read is reported in
@@ -345,7 +401,7 @@ def audit(output_format, output, stats, **kwargs):
     counts = {name: result.stats[name] for name in ("scopes", "endpoints", "endpoints_by_status")
               if name in result.stats}
     report = Report("audit", result.findings, result.errors, run.rules, counts=counts)
-    run.finish(report, output_format, output)
+    run.finish(report, output_format, output, baseline_out=baseline_out)
 
 
 def _rules_or_exit(rules_dir) -> list:
@@ -437,3 +493,40 @@ def iam_policy(role_name, partition):
     role the audit assumes in each account. The audit refuses any call this policy does not grant.
     """
     click.echo(json.dumps(iam.policy_document(iam.AUDIT, role_name=role_name, partition=partition), indent=2))
+
+
+@main.command("baseline")
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=".sagewise-baseline.json", show_default=True,
+              help="The baseline file to write.")
+@rule_options
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+def baseline_command(paths, output, exclude, **kwargs):
+    """Record today's findings in PATHS (default: .) as a baseline.
+
+    `sagewise lint --baseline FILE` then reports and fails only on findings that are not in it, and
+    says how many of the baseline's are gone. Findings are matched by fingerprint (rule, file,
+    resource and property path; never line numbers), so edits that move lines keep them matched.
+    Commit the file; run this again to accept what is there. For live accounts, use
+    `sagewise audit --baseline-out FILE`.
+
+    Exit status: 0 when the baseline was written; 2 when an input could not be read (nothing is
+    written: its findings would be missing) or the options or configuration are invalid.
+    """
+    from . import baseline as baselines
+    from .reporters.text import error_place
+
+    run = Run(fail_on=None, **kwargs)
+    result = _lint_paths(run, paths, exclude)
+    for error in result.errors:
+        click.echo(f"{error_place(error)}: error: {error.message}", err=True)
+    if result.errors:
+        noun = "input" if len(result.errors) == 1 else "inputs"
+        raise UsageProblem(f"{output} was not written: {len(result.errors)} {noun} could not be read")
+    try:
+        write_output(output, baselines.dumps(result.findings))
+    except WriteError as exc:
+        raise UsageProblem(str(exc)) from None
+    count, files = len(result.findings), result.files
+    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {output} "
+               f"({files} file{'' if files == 1 else 's'} checked).")
