@@ -192,8 +192,8 @@ def _has_unknown_key(key) -> bool:
 def _link_variants(model: ResourceModel) -> None:
     """Which variant has a scalable target, with targets indexed by (dimension, endpoint) so a
     template of thousands of endpoints is linked in linear time."""
-    variant_targets = [t for t in model.scalable_targets
-                       if t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY) and t.condition_off is None]
+    variant_targets = [t for t in model.scalable_targets if t.condition_off is None
+                       and t.dimension in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY)]
     conditional = {}
     for target in model.scalable_targets:
         if target.condition_off is not None and target.endpoint_key is not None:
@@ -213,7 +213,8 @@ def _link_variants(model: ResourceModel) -> None:
         if variant.endpoint_key is None:
             variant.has_scalable_target = None
             continue
-        variant.scaling_resource_id = f"endpoint/{variant.endpoint_key}/variant/{variant.variant_name}"
+        name = f"<{variant.endpoint}>" if has_unknown(variant.endpoint_key) else variant.endpoint_key
+        variant.scaling_resource_id = f"endpoint/{name}/variant/{variant.variant_name}"
         if has_unknown(variant.endpoint_key) and variant_targets:
             variant.has_scalable_target = None  # no target can be shown to be (or not be) this variant's
             continue
@@ -248,7 +249,8 @@ def _link_variants(model: ResourceModel) -> None:
 
 
 def _link_components(model: ResourceModel) -> None:
-    component_targets = [t for t in model.scalable_targets if t.dimension == COMPONENT_COPIES and t.condition_off is None]
+    component_targets = [t for t in model.scalable_targets
+                         if t.dimension == COMPONENT_COPIES and t.condition_off is None]
     unresolved = any(t.target_kind is None and t.resource_id_problem is None for t in component_targets)
     for component in model.inference_components:
         if component.key is None:

@@ -16,7 +16,8 @@ from . import engine
 from .discovery import discover, display_path, looks_like_definition, read_bytes, relative_path
 from .findings import Finding, InputError
 from .model import Location, ResourceModel
-from .sources import cloudformation, pipelines, stepfunctions
+from .linking import link
+from .sources import cloudformation, pipelines, statemachine_hosting, stepfunctions
 from .sources.loader import DocumentError, decode, locate, parse
 
 SYNTAX_BY_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -79,8 +80,11 @@ def _model(document, path: Path, *, scope: str, shown: str, text: str) -> Resour
     location = Location(scope, "", "", 1, 1, file=shown)
     model = ResourceModel()
     if stepfunctions.is_state_machine(document):
+        position = lambda p: locate(document, p)  # noqa: E731 - one position function for both readers
         model.training_jobs.extend(stepfunctions.training_jobs(
-            document, location=location, position=lambda p: locate(document, p), machine=path.name))
+            document, location=location, position=position, machine=path.name))
+        model.extend(statemachine_hosting.hosting(document, location=location, position=position, machine=path.name))
+        link(model)
         return model
     if pipelines.is_pipeline(document):
         model.training_jobs.extend(pipelines.training_jobs(

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from .. import catalog, rightsizing, scaling, scaling_fixes
-from ..model import ScalableTarget, ScalingPolicy, Suppression, TrainingJob, Variant
+from ..model import ScalableTarget, ScalingPolicy, Suppression, TrainingJob, TransformJob, Variant
 from . import embedded
 from .edits import SAFE, UNSAFE, Fix
 from .render import get_att, ref, sub
@@ -141,6 +141,8 @@ def fix_endpoint_without_autoscaling(finding, context: _Context) -> Fix | None:
             return None  # ml.t2 cannot be registered at all: moving the variant is SW302's (unsafe) fix
         if subject.conditional_scaling:
             return None  # its scaling exists behind a condition: turning it on is the owner's decision
+        if subject.source != "cloudformation":
+            return None  # created at run time by a state machine: scaling belongs in that state machine
         return _variant_target(finding, context, subject)
     return _component_target(finding, context, subject)
 
@@ -393,19 +395,22 @@ def fix_previous_generation(finding, context: _Context) -> Fix | None:
     return _instance_type(finding, context, subject, subject.suggested_instance_type)
 
 
+INSTANCE_TYPE_PATH = {
+    TrainingJob: ("ResourceConfig", "InstanceType"),
+    TransformJob: ("TransformResources", "InstanceType"),
+    Variant: ("InstanceType",),
+}
+"""Where each kind of object writes its instance type, under its own document path."""
+
+
 def _instance_type(finding, context: _Context, subject, suggestion: str) -> Fix | None:
-    if isinstance(subject, TrainingJob):
-        request = embedded.request_source(context.source, subject)
-        path = subject.document_path + ("ResourceConfig", "InstanceType")
-        if not isinstance(request.node(path), str):
-            return None
-        return _fix(finding, f"change {subject.name} from {subject.instance_type} to {suggestion}",
-                    *request.replace_value(path, suggestion))
-    path = subject.document_path + ("InstanceType",)
-    if not isinstance(context.source.node(path), str):
+    request = embedded.request_source(context.source, subject)
+    path = subject.document_path + INSTANCE_TYPE_PATH[type(subject)]
+    if not isinstance(request.node(path), str):
         return None  # a parameter or mapping: the change belongs where its value is chosen
-    return _fix(finding, f"change variant {subject.variant_name} from {subject.instance_type} to {suggestion}",
-                context.source.replace_value(path, suggestion))
+    what = f"variant {subject.variant_name}" if isinstance(subject, Variant) else subject.name
+    return _fix(finding, f"change {what} from {subject.instance_type} to {suggestion}",
+                *request.replace_value(path, suggestion))
 
 
 # -- SW001: unused suppression -------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from ..model import (
     ScheduledAction,
     Variant,
 )
-from . import pipelines, stepfunctions, suppressions
+from . import pipelines, statemachine_hosting, stepfunctions, suppressions
 from .intrinsics import Resolver, Text, Token, has_unknown, options, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
@@ -532,9 +532,11 @@ class _TemplateReader:
                 definition, position, inline = embedded
                 location = self.resource_location(logical_id, f"Properties.{key}")
                 where = self.written_path(logical_id, properties, "Properties", key)
+                paths = _definition_paths(where, inline)
                 self.model.training_jobs.extend(stepfunctions.training_jobs(
-                    definition, location=location, position=position, machine=logical_id,
-                    **_definition_paths(where, inline)))
+                    definition, location=location, position=position, machine=logical_id, **paths))
+                self.model.extend(statemachine_hosting.hosting(
+                    definition, location=location, position=position, machine=logical_id, **paths))
 
     def read_pipelines(self):
         for logical_id, properties in self.of_type("AWS::SageMaker::Pipeline"):
@@ -553,14 +555,19 @@ class _TemplateReader:
                 **_definition_paths(where, inline)))
 
     def embedded(self, holder: dict, key: str):
-        """A definition given as an object or a JSON string: (definition, paths -> lines, written inline).
+        """A definition given as an object or a JSON string: (definition, paths -> lines, inline path).
 
-        Returns None when the definition cannot be read without deploying (an unresolvable string).
+        The inline path is where the object sits under ``key`` (``()``, or ``("Fn::ToJsonString",)`` for
+        a definition written as YAML and turned into JSON by the language extensions), ``None`` for a
+        string. Returns None when the definition cannot be read without deploying (an unresolvable string).
         """
         value = holder[key]
         key_line, key_column = locate(holder, [key])
+        body = value.get("Fn::ToJsonString") if isinstance(value, dict) and len(value) == 1 else None
+        if isinstance(body, dict):
+            return body, lambda path: locate(body, path) if path else (key_line, key_column), ("Fn::ToJsonString",)
         if isinstance(value, dict) and not _is_intrinsic(value):
-            return value, lambda path: locate(value, path) if path else (key_line, key_column), True
+            return value, lambda path: locate(value, path) if path else (key_line, key_column), ()
         pieces, mark = self.json_pieces(holder, key)
         if pieces is None:
             return None
@@ -570,7 +577,7 @@ class _TemplateReader:
             return None
         if not isinstance(inner, dict):
             return None
-        return inner, self.string_position(inner, mark, (key_line, key_column)), False
+        return inner, self.string_position(inner, mark, (key_line, key_column)), None
 
     def json_pieces(self, holder: dict, key: str):
         """The pieces of a JSON string (raw text and resolved values), and the mark of its text."""
@@ -627,11 +634,14 @@ class _TemplateReader:
             self.model.suppressions.extend(suppressions.read(resource, ["Resources", logical_id], location))
 
 
-def _definition_paths(where: tuple, inline: bool) -> dict:
-    """``base_path``/``definition_path`` of the jobs in a definition at ``where`` (``()``: not where fixes can go)."""
+def _definition_paths(where: tuple, inline: tuple | None) -> dict:
+    """``base_path``/``definition_path`` of the jobs in a definition at ``where`` (``()``: not where fixes can go),
+    written inline at ``inline`` under it, or in a string (``None``)."""
     if not where:
         return {"base_path": None, "definition_path": None}
-    return {"base_path": where, "definition_path": None} if inline else {"base_path": (), "definition_path": where}
+    if inline is None:
+        return {"base_path": (), "definition_path": where}
+    return {"base_path": where + inline, "definition_path": None}
 
 
 class _Resolved:

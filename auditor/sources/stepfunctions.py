@@ -18,8 +18,8 @@ def is_state_machine(document) -> bool:
     return isinstance(document, dict) and isinstance(document.get("States"), dict) and "StartAt" in document
 
 
-def training_tasks(definition, path=()):
-    """(state name, key path of the state, request key) for every training task in ``definition``."""
+def tasks(definition, pattern: re.Pattern, path=()):
+    """(state name, key path of the state, request key, resource) of every Task whose ``Resource`` matches."""
     states = definition.get("States") if isinstance(definition, dict) else None
     if not isinstance(states, dict):
         return
@@ -28,15 +28,20 @@ def training_tasks(definition, path=()):
             continue
         state_path = list(path) + ["States", name]
         resource = state.get("Resource")
-        if state.get("Type") == "Task" and isinstance(resource, str) and _TRAINING_TASK.match(resource):
-            key = "Arguments" if "Arguments" in state else "Parameters"
-            yield name, state_path, key
+        if state.get("Type") == "Task" and isinstance(resource, str) and pattern.match(resource):
+            yield name, state_path, "Arguments" if "Arguments" in state else "Parameters", resource
         branches = state.get("Branches")
         for index, branch in enumerate(branches if isinstance(branches, list) else ()):
-            yield from training_tasks(branch, state_path + ["Branches", index])
+            yield from tasks(branch, pattern, state_path + ["Branches", index])
         for key in ("Iterator", "ItemProcessor"):
             if isinstance(state.get(key), dict):
-                yield from training_tasks(state[key], state_path + [key])
+                yield from tasks(state[key], pattern, state_path + [key])
+
+
+def training_tasks(definition):
+    """(state name, key path of the state, request key) for every training task in ``definition``."""
+    for name, state_path, key, _ in tasks(definition, _TRAINING_TASK):
+        yield name, state_path, key
 
 
 def training_jobs(definition, *, location, position, machine: str, base_path: tuple | None = (),
