@@ -101,6 +101,9 @@ class AuditResult:
     stats: dict
     warnings: list = field(default_factory=list)
     """One line each, with the account and region they concern (``account/region: ...``)."""
+    scopes: dict = field(default_factory=dict)
+    """(account, region) -> endpoints read there by status, for every scope that was read: a scheduled run
+    writes one report per scope (:mod:`auditor.lambda_handler`), including the scopes with nothing to report."""
 
 
 class AuditError(Exception):
@@ -215,6 +218,9 @@ def run_audit(options: AuditOptions, rules: list, params: dict, severities: dict
     if run.scopes == 0 and not run.errors:
         run.errors.append(InputError(NOTHING_AUDITED))
     findings = engine.evaluate(run.model, rules, params, severities)
+    scopes = {scope: Counter() for scope in run.opened}
+    for endpoint in run.model.endpoints:
+        scopes[(endpoint.location.account, endpoint.location.region)][endpoint.status or "unknown"] += 1
     stats = {
         "api_calls": recorder.calls,
         "scopes": run.scopes,
@@ -223,7 +229,17 @@ def run_audit(options: AuditOptions, rules: list, params: dict, severities: dict
         "endpoints_by_status": dict(sorted(Counter(e.status or "unknown" for e in run.model.endpoints).items())),
     }
     return AuditResult(findings=findings, errors=sorted(run.errors, key=InputError.sort_key), stats=stats,
-                       warnings=run.warnings)
+                       warnings=run.warnings, scopes={scope: dict(sorted(counts.items()))
+                                                      for scope, counts in scopes.items()})
+
+
+def list_accounts(options: AuditOptions) -> tuple[list, list]:
+    """The account IDs an audit with ``options`` would read, and the errors met listing them.
+
+    What a scheduled organization audit fans out over, one run per account (``--organization``,
+    ``--account`` and ``--exclude-account`` as the audit itself applies them, through the same guarded clients).
+    """
+    return _AccountOpener(options, CallRecorder()).accounts()
 
 
 def check_regions(regions) -> None:
@@ -293,6 +309,8 @@ class _Run:
         self.errors: list[InputError] = []
         self.warnings: list[str] = []
         self.scopes = 0
+        self.opened: list = []
+        """(account, region) of every scope opened."""
         self.progress = _Progress(enabled=options.progress)
 
     def work_through(self, pool: ThreadPoolExecutor, account_ids: list) -> None:
@@ -326,6 +344,7 @@ class _Run:
             self.errors += [InputError(account.error, account=account.id, region=region)
                             for region in account.regions or (None,)]
         self.scopes += len(account.clients)
+        self.opened += [(account.id, region) for region in account.clients]
         self.progress.add(len(account.clients))
         return [(account.id, region, clients) for region, clients in account.clients.items()]
 
