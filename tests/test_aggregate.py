@@ -1,0 +1,106 @@
+"""The organization report: per-scope JSON reports merged with totals, and rendered again in every format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor import aggregate
+from auditor.findings import Finding, InputError
+from auditor.model import Location
+from auditor.reporters import FORMATS, Report, render
+from auditor.rules import load_rules
+
+RULES = load_rules()
+A, B = "111111111111", "222222222222"
+
+
+def live_finding(rule_id: str, account: str, region: str, endpoint: str, *, path: str = "", severity="warning",
+                 cost: float | None = None, savings: float | None = None) -> Finding:
+    rule = next(rule for rule in RULES if rule.id == rule_id)
+    arn = f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint}"
+    location = Location(scope=f"{account}/{region}", resource=arn, path=path, account=account, region=region)
+    return Finding(rule_id, rule.name, severity, f"{rule_id} on {endpoint}", location,
+                   fix={"safety": rule.fix["safety"], "summary": rule.fix["summary"]},
+                   evidence={"invocations": 0} if rule_id == "SW303" else {}, monthly_cost_usd=cost,
+                   monthly_savings_usd=savings, source="aws", subject=(location.scope, arn, ""))
+
+
+def scope_document(findings: list, errors: list = (), *, endpoints: int = 1) -> dict:
+    report = Report("audit", findings, list(errors), RULES,
+                    counts={"scopes": 1, "endpoints": endpoints, "endpoints_by_status": {"InService": endpoints}})
+    return json.loads(render(report, "json"))
+
+
+@pytest.fixture
+def documents() -> list:
+    return [
+        scope_document([live_finding("SW303", A, "us-east-1", "idle", severity="warning", cost=300.0, savings=300.0),
+                        live_finding("SW101", A, "us-east-1", "idle", path="ProductionVariants[AllTraffic]",
+                                     cost=300.0)], endpoints=2),
+        scope_document([live_finding("SW302", B, "eu-west-1", "old", path="ProductionVariants[AllTraffic]",
+                                     severity="info", cost=120.0)],
+                       [InputError("DescribeModel was denied", account=B, region="eu-west-1")]),
+        scope_document([], endpoints=0),
+    ]
+
+
+def test_totals_add_up_the_scopes_and_count_again(documents):
+    merged = aggregate.merge(documents)
+    summary = merged["summary"]
+    assert (summary["findings"], summary["errors"], summary["scopes"], summary["endpoints"]) == (3, 1, 3, 3)
+    assert summary["by_severity"] == {"info": 1, "warning": 2, "error": 0}
+    assert summary["by_rule"] == {"SW101": 1, "SW302": 1, "SW303": 1}
+    assert summary["endpoints_by_status"] == {"InService": 3}
+    # Each scope's report counted its endpoint's $300 once (SW101 and SW303 share it); the merge adds the scopes.
+    assert (summary["monthly_cost_usd"], summary["monthly_savings_usd"]) == (420.0, 300.0)
+    assert summary["by_account"] == {
+        A: {"findings": 2, "errors": 0, "by_severity": {"info": 0, "warning": 2, "error": 0}},
+        B: {"findings": 1, "errors": 1, "by_severity": {"info": 1, "warning": 0, "error": 0}},
+    }
+    assert [(f["account"], f["rule_id"]) for f in merged["findings"]] == [(A, "SW101"), (A, "SW303"), (B, "SW302")]
+
+
+def test_runs_that_wrote_no_report_are_errors(documents):
+    failed = {"message": "the scheduled audit of this scope failed: States.Timeout", "account": A,
+              "region": "eu-west-1"}
+    merged = aggregate.merge(documents, errors=[failed])
+    assert merged["summary"]["errors"] == 2
+    assert merged["errors"][0] == {"file": None, "line": None, "column": None, **failed}
+    assert merged["summary"]["by_account"][A]["errors"] == 1
+
+
+def test_the_same_scope_twice_is_refused_rather_than_counted_twice(documents):
+    with pytest.raises(aggregate.ReportError, match=f"reports 1 and 4 both cover {A}/us-east-1"):
+        aggregate.merge(documents + [documents[0]])
+    # Errors carry no money: every run of a night denied the same way is simply listed.
+    only_errors = scope_document([], [InputError("denied", account=A, region="us-east-1")])
+    assert aggregate.merge([only_errors, only_errors])["summary"]["errors"] == 2
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"findings": []}, "report 1 is not a sagewise JSON report"),
+    ({"version": 1, "tool": {}, "findings": {}, "errors": [], "summary": {}}, "report 1 has no 'findings' list"),
+    ("[]", "report 1 is not a sagewise JSON report"),
+])
+def test_what_is_not_a_report_is_one_line(document, message):
+    with pytest.raises(aggregate.ReportError, match=message):
+        aggregate.merge([document])
+
+
+def test_nothing_to_merge_is_an_empty_report():
+    merged = aggregate.merge([])
+    assert (merged["findings"], merged["errors"], merged["summary"]["findings"]) == ([], [], 0)
+
+
+def test_the_merged_document_renders_back_to_itself_and_to_every_format(documents):
+    merged = aggregate.merge(documents)
+    report = aggregate.to_report(merged, RULES)
+    assert json.loads(render(report, "json")) == merged
+    sarif = json.loads(render(report, "sarif"))
+    results = sarif["runs"][0]["results"]
+    assert [result["partialFingerprints"]["sagewise/v1"] for result in results] == \
+        [finding["fingerprint"] for finding in merged["findings"]]
+    for output_format in FORMATS:
+        assert render(report, output_format)
