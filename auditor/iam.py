@@ -75,6 +75,38 @@ AUDIT = (
 AUDIT_ACTIONS = frozenset(action for statement in AUDIT for action in statement.actions)
 """Every IAM action (``service:Operation``) the audit may call; the read-only guard allows exactly these."""
 
+DEFAULT_IMPORT_ROLE_NAME = "SagewiseSecurityHubImport"
+"""The role a scheduled run assumes in each member account to import that account's findings into Security Hub
+(``BatchImportFindings`` only accepts findings of the calling account); the audit role stays read-only."""
+
+SCHEDULED_RUNNER = (
+    Statement("WriteReports", ("s3:PutObject",), ("arn:{partition}:s3:::{bucket}/*",)),
+    Statement("ReadReports", ("s3:GetObject",), ("arn:{partition}:s3:::{bucket}/*",)),
+    Statement("PublishSummaries", ("sns:Publish",), ("{topic}",)),
+    Statement("IdentifyTheRunner", ("sts:GetCallerIdentity",)),
+    # Belongs to the runner; each member account's import role needs SECURITY_HUB_IMPORT.
+    Statement("AssumeTheImportRoleInEachAccount", ("sts:AssumeRole",),
+              ("arn:{partition}:iam::*:role/{import_role_name}",)),
+)
+"""What a scheduled run (:mod:`auditor.lambda_handler`) does besides the audit: write its reports to S3 and read
+them back to aggregate, publish a summary to SNS, and reach each account's Security Hub. ``{bucket}`` and
+``{topic}`` are the deployment's own (``deploy/scheduled-audit.yaml`` fills them in)."""
+
+SECURITY_HUB_IMPORT = (
+    # Security Hub's findings actions are not scoped to a resource here: the role that holds them does nothing else.
+    Statement("ImportSagewiseFindings", (
+        "securityhub:BatchImportFindings",
+        "securityhub:BatchUpdateFindings",
+        "securityhub:GetFindings",
+    )),
+)
+"""Import findings, read back sagewise's own to see which are gone, and mark those resolved
+(:mod:`auditor.securityhub`)."""
+
+RUNNER_ACTIONS = frozenset(action for statement in SCHEDULED_RUNNER + SECURITY_HUB_IMPORT
+                           for action in statement.actions)
+"""Every action the scheduled run's own clients may call (the audit's clients keep :data:`AUDIT_ACTIONS`)."""
+
 
 def policy_document(statements: tuple, *, role_name: str = DEFAULT_ROLE_NAME, partition: str = "aws") -> dict:
     """An IAM policy document granting ``statements`` in ``partition``, assuming roles named ``role_name``."""
