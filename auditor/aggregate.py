@@ -74,7 +74,8 @@ def to_report(document: dict, rules: list) -> Report:
     ``rules`` are those the runs used (SARIF's rule table and the HTML report read their docs).
     """
     _check(document, 0)
-    findings = [_finding(entry) for entry in document["findings"]]
+    objects = _object_paths(document["findings"])
+    findings = [_finding(entry, objects[index]) for index, entry in enumerate(document["findings"])]
     errors = [InputError(message=entry["message"], file=entry.get("file"), line=entry.get("line") or 0,
                          column=entry.get("column") or 0, account=entry.get("account"), region=entry.get("region"))
               for entry in document["errors"]]
@@ -103,7 +104,33 @@ class _ReadFinding(Finding):
         return self.recorded_fingerprint
 
 
-def _finding(entry: dict) -> Finding:
+def _object_paths(entries: list) -> list:
+    """The path of the object each finding is about, for reporters that total money over findings.
+
+    The JSON report does not record it, only where each finding points: a rule may point at the object
+    (SW101 at ``ProductionVariants[AllTraffic]``) or at one of its fields (SW301 at
+    ``ProductionVariants[AllTraffic].InstanceType``), and both carry the object's cost, which must count
+    once. A field's path extends its object's, so a finding whose path extends another finding's on the
+    same resource, with the same cost, is about that object. (The resource itself, path ``""``, stays a
+    whole: a reporter counts the larger of it and its parts.)
+    """
+    neighbours: dict = {}
+    for entry in entries:
+        neighbours.setdefault(_resource_key(entry), set()).add((entry.get("path") or "", entry.get("monthly_cost_usd")))
+    paths = []
+    for entry in entries:
+        path, cost = entry.get("path") or "", entry.get("monthly_cost_usd")
+        owners = [other for other, other_cost in neighbours[_resource_key(entry)]
+                  if other and other_cost == cost and path.startswith((f"{other}.", f"{other}["))]
+        paths.append(min(owners, key=len) if owners else path)
+    return paths
+
+
+def _resource_key(entry: dict) -> tuple:
+    return (entry.get("account"), entry.get("region"), entry.get("file"), entry.get("resource"))
+
+
+def _finding(entry: dict, object_path: str) -> Finding:
     scope = f"{entry['account']}/{entry['region']}" if entry.get("account") else entry.get("file") or ""
     location = Location(scope=scope, resource=entry.get("resource") or "", path=entry.get("path") or "",
                         line=entry.get("line") or 0, column=entry.get("column") or 0, file=entry.get("file"),
@@ -112,7 +139,7 @@ def _finding(entry: dict) -> Finding:
         rule_id=entry["rule_id"], rule_name=entry["rule_name"], severity=entry["severity"], message=entry["message"],
         location=location, fix=entry.get("fix"), evidence=entry.get("evidence") or {},
         monthly_cost_usd=entry.get("monthly_cost_usd"), monthly_savings_usd=entry.get("monthly_savings_usd"),
-        source="aws" if entry.get("account") else "", subject=(scope, location.resource, location.path),
+        source="aws" if entry.get("account") else "", subject=(scope, location.resource, object_path),
         recorded_fingerprint=entry["fingerprint"],
     )
 

@@ -9,7 +9,7 @@ import pytest
 from auditor import aggregate
 from auditor.findings import Finding, InputError
 from auditor.model import Location
-from auditor.reporters import FORMATS, Report, render
+from auditor.reporters import FORMATS, Report, distinct_total, render
 from auditor.rules import load_rules
 
 RULES = load_rules()
@@ -17,14 +17,15 @@ A, B = "111111111111", "222222222222"
 
 
 def live_finding(rule_id: str, account: str, region: str, endpoint: str, *, path: str = "", severity="warning",
-                 cost: float | None = None, savings: float | None = None) -> Finding:
+                 cost: float | None = None, savings: float | None = None, subject: str | None = None) -> Finding:
     rule = next(rule for rule in RULES if rule.id == rule_id)
     arn = f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint}"
     location = Location(scope=f"{account}/{region}", resource=arn, path=path, account=account, region=region)
     return Finding(rule_id, rule.name, severity, f"{rule_id} on {endpoint}", location,
                    fix={"safety": rule.fix["safety"], "summary": rule.fix["summary"]},
                    evidence={"invocations": 0} if rule_id == "SW303" else {}, monthly_cost_usd=cost,
-                   monthly_savings_usd=savings, source="aws", subject=(location.scope, arn, ""))
+                   monthly_savings_usd=savings, source="aws",
+                   subject=(location.scope, arn, path if subject is None else subject))
 
 
 def scope_document(findings: list, errors: list = (), *, endpoints: int = 1) -> dict:
@@ -104,3 +105,26 @@ def test_the_merged_document_renders_back_to_itself_and_to_every_format(document
         [finding["fingerprint"] for finding in merged["findings"]]
     for output_format in FORMATS:
         assert render(report, output_format)
+
+
+def test_findings_read_back_count_each_objects_money_once_as_the_run_did():
+    variant = "ProductionVariants[{}]"
+    findings = [
+        # One variant: SW101 points at it, SW301 and SW302 at its InstanceType; its $500 counts once.
+        live_finding("SW101", A, "us-east-1", "scoring", path=variant.format("A"), cost=500.0),
+        live_finding("SW301", A, "us-east-1", "scoring", path=variant.format("A") + ".InstanceType", cost=500.0,
+                     savings=250.0, subject=variant.format("A")),
+        live_finding("SW302", A, "us-east-1", "scoring", path=variant.format("A") + ".InstanceType", cost=500.0,
+                     severity="info", subject=variant.format("A")),
+        # Its shadow variant costs as much, and counts as a second part.
+        live_finding("SW101", A, "us-east-1", "scoring", path=variant.format("AB"), cost=500.0),
+        # The whole endpoint of another: the larger of it and its parts.
+        live_finding("SW303", A, "us-east-1", "idle", cost=300.0, savings=300.0),
+        live_finding("SW101", A, "us-east-1", "idle", path=variant.format("A"), cost=300.0),
+    ]
+    document = scope_document(findings)
+    assert document["summary"]["monthly_cost_usd"] == 1300.0
+    report = aggregate.to_report(document, RULES)
+    assert distinct_total(report.findings, "monthly_cost_usd") == 1300.0
+    assert distinct_total(report.findings, "monthly_savings_usd") == document["summary"]["monthly_savings_usd"] == 550.0
+
