@@ -37,10 +37,10 @@ from . import iam, securityhub
 from .audit import NOTHING_AUDITED, AuditError, AuditOptions, CallRecorder, list_accounts, run_audit
 from .faults import explain
 from .findings import InputError
-from .reporters import FORMATS, Report, render
+from .reporters import FILE_NAMES, Report, render
 
-REPORT_FORMATS = tuple(name for name in ("json", "sarif", "html") if name in FORMATS)
-"""What each scope's and the organization's report is written as (HTML where the reporter exists)."""
+REPORT_FORMATS = ("json", "sarif", "html")
+"""What each scope's and the organization's report is written as: for machines, code scanning and people."""
 CONTENT_TYPES = {"json": "application/json", "sarif": "application/sarif+json", "html": "text/html; charset=utf-8"}
 ORGANIZATION = "organization"
 """The folder of the organization report, beside the accounts' folders of the same date."""
@@ -338,8 +338,8 @@ def scope_reports(result, rules: list) -> dict:
 
 
 def report_key(folder: str, output_format: str = "json") -> str:
-    """Where a report is written: ``<folder>/sagewise.json`` (the file names of ``--output-dir``)."""
-    return f"{folder}/sagewise.{output_format}"
+    """Where a report is written: ``<folder>/sagewise.json``, as ``--output-dir`` names its files."""
+    return f"{folder}/{FILE_NAMES[output_format]}"
 
 
 def _folder(account: str | None, region: str | None) -> tuple:

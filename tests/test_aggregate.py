@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,14 @@ def test_findings_read_back_count_each_objects_money_once_as_the_run_did():
     assert distinct_total(report.findings, "monthly_cost_usd") == 1300.0
     assert distinct_total(report.findings, "monthly_savings_usd") == document["summary"]["monthly_savings_usd"] == 550.0
 
+
+def test_the_readmes_merge_of_split_runs_works(documents, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Locally, from cron or a CI schedule", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    for index, document in enumerate(documents):
+        (tmp_path / f"job-{index}").mkdir()
+        (tmp_path / f"job-{index}" / "sagewise.json").write_text(json.dumps(document))
+    exec(snippet.replace("/srv/sagewise/2026-08-07", str(tmp_path)), {})
+    assert json.loads((tmp_path / "organization" / "sagewise.json").read_text()) == aggregate.merge(documents)
+    assert (tmp_path / "organization" / "sagewise.html").read_text().startswith("<!DOCTYPE html>")
