@@ -62,6 +62,8 @@ AUDIT = (
         "cloudwatch:GetMetricData",
         "cloudwatch:ListMetrics",
     )),
+    # The alarms that trigger step scaling policies: their metric and direction.
+    Statement("ReadScalingAlarms", ("cloudwatch:DescribeAlarms",), ("arn:{partition}:cloudwatch:*:*:alarm:*",)),
     Statement("FindScopes", (
         "ec2:DescribeRegions",
         "organizations:ListAccounts",

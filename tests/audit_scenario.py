@@ -3,10 +3,11 @@
 The scenario is written once and read by several test modules: the rule tests, the read-only/IAM
 tests and the end-to-end test all see the same account. :func:`expected_findings` lists every
 finding the rule files should raise over it, as (rule id, resource, path). Where moto lacks an API
-or a field (inference components, shadow variants, deployed images, Search paging),
-:func:`stub_component_endpoint`, :func:`stub_component_target` and :func:`search_endpoints` give
-botocore Stubbers answering as SageMaker and Application Auto Scaling would (a Stubber checks every
-request and response against botocore's service model). :class:`Faults` makes chosen requests fail
+or a field (inference components, shadow variants, deployed images, Search paging, the alarms of a
+step scaling policy), :func:`stub_component_endpoint`, :func:`stub_component_target`,
+:func:`stub_scaling` and :func:`search_endpoints` give botocore Stubbers answering as SageMaker and
+Application Auto Scaling would (a Stubber checks every request and response against botocore's
+service model). :class:`Faults` makes chosen requests fail
 the way AWS, a proxy or a broken endpoint would.
 
 moto quirks handled here: its endpoint-config instance list is old (only ml.c5/m5/t2/g4dn/p3-era
@@ -98,27 +99,71 @@ def add_endpoint(c: Clients, name: str, instance_type: str = "ml.m5.large", *, c
     c.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config, Tags=_tags(tags))
 
 
-def add_target(c: Clients, resource_id: str, minimum: int = 1, maximum: int = 4) -> None:
+def add_target(c: Clients, resource_id: str, minimum: int = 1, maximum: int = 4, *,
+               suspended: dict | None = None) -> None:
+    """A variant's scalable target; ``suspended`` is its ``SuspendedState``."""
     c.autoscaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id,
                                            ScalableDimension=VARIANT_DIMENSION, MinCapacity=minimum,
-                                           MaxCapacity=maximum)
+                                           MaxCapacity=maximum, **({"SuspendedState": suspended} if suspended else {}))
 
 
 def add_policy(c: Clients, resource_id: str, name: str, *, metric: str = "SageMakerVariantInvocationsPerInstance",
-               target: float = 70.0, scale_in: int = 600, scale_out: int = 300) -> None:
+               target: float = 70.0, scale_in: int = 600, scale_out: int = 300,
+               customized: dict | None = None) -> None:
+    """A target-tracking policy on a predefined ``metric``, or on a ``customized`` metric specification."""
+    specification = {"CustomizedMetricSpecification": customized} if customized else \
+        {"PredefinedMetricSpecification": {"PredefinedMetricType": metric}}
     c.autoscaling.put_scaling_policy(
         PolicyName=name, ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=VARIANT_DIMENSION,
         PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": target, "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
-            "ScaleInCooldown": scale_in, "ScaleOutCooldown": scale_out,
+            "TargetValue": target, **specification, "ScaleInCooldown": scale_in, "ScaleOutCooldown": scale_out,
         },
     )
 
 
-def add_scheduled_action(c: Clients, resource_id: str, name: str) -> None:
+def customized_metric(name: str, namespace: str = "/aws/sagemaker/Endpoints", statistic: str = "Average",
+                      dimensions: dict | None = None) -> dict:
+    """A ``CustomizedMetricSpecification`` (dimensions: name -> value)."""
+    return {"MetricName": name, "Namespace": namespace, "Statistic": statistic,
+            "Dimensions": [{"Name": key, "Value": value} for key, value in (dimensions or {}).items()]}
+
+
+def steps(*intervals: tuple) -> list:
+    """``StepAdjustments`` from (lower, upper, adjustment) triples, ``None`` for an open bound."""
+    adjustments = []
+    for lower, upper, adjustment in intervals:
+        step = {"ScalingAdjustment": adjustment}
+        if lower is not None:
+            step["MetricIntervalLowerBound"] = lower
+        if upper is not None:
+            step["MetricIntervalUpperBound"] = upper
+        adjustments.append(step)
+    return adjustments
+
+
+def add_step_policy(c: Clients, resource_id: str, name: str, adjustments: list) -> str:
+    """A ChangeInCapacity step policy; returns its ARN (what an alarm's actions name)."""
+    return c.autoscaling.put_scaling_policy(
+        PolicyName=name, ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=VARIANT_DIMENSION,
+        PolicyType="StepScaling", StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Average", "Cooldown": 300,
+            "StepAdjustments": adjustments},
+    )["PolicyARN"]
+
+
+def add_alarm(c: Clients, name: str, metric: str, actions: list, *, endpoint: str,
+              comparison: str = "GreaterThanOrEqualToThreshold", threshold: float = 1) -> None:
+    """A CloudWatch alarm on an ``AWS/SageMaker`` metric of ``endpoint`` whose actions are ``actions``."""
+    c.cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/SageMaker", MetricName=metric,
+                                  Dimensions=[{"Name": "EndpointName", "Value": endpoint}], Statistic="Average",
+                                  Period=60, EvaluationPeriods=2, Threshold=threshold, ComparisonOperator=comparison,
+                                  AlarmActions=actions)
+
+
+def add_scheduled_action(c: Clients, resource_id: str, name: str, schedule: str = "cron(0 20 * * ? *)") -> None:
     c.autoscaling.put_scheduled_action(ServiceNamespace="sagemaker", ScheduledActionName=name, ResourceId=resource_id,
-                                       ScalableDimension=VARIANT_DIMENSION, Schedule="cron(0 20 * * ? *)",
+                                       ScalableDimension=VARIANT_DIMENSION, Schedule=schedule,
                                        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2})
 
 
@@ -189,7 +234,11 @@ def seed_rule_scenario(c: Clients) -> None:
     add_target(c, "endpoint/young-idle/variant/AllTraffic")
     add_policy(c, "endpoint/young-idle/variant/AllTraffic", "young-flapping", scale_in=60, scale_out=300)
     add_endpoint(c, "serverless", serverless=True)  # clean: serverless needs no instance scaling, idles for free
-    add_endpoint(c, "async", asynchronous=True)  # SW101 (async runs instances); never SW303 (no Invocations metric)
+    add_endpoint(c, "async", asynchronous=True)  # never SW303 (no Invocations metric)
+    add_target(c, "endpoint/async/variant/AllTraffic", 0, 2)  # SW107: it may reach zero and nothing wakes it
+    add_policy(c, "endpoint/async/variant/AllTraffic", "async-backlog", target=5,  # a valid customized metric
+               customized=customized_metric("ApproximateBacklogSizePerInstance", "AWS/SageMaker",
+                                            dimensions={"EndpointName": "async"}))
     add_endpoint(c, "ignored", tags={IGNORE: "SW101", REASON: "batch scoring with constant load"})  # suppressed
     busy(c, "ignored")
     add_endpoint(c, "ignored-without-reason", tags={IGNORE: "endpoint-without-autoscaling"})  # SW101 and SW002
@@ -199,11 +248,24 @@ def seed_rule_scenario(c: Clients) -> None:
     add_policy(c, "endpoint/stale-ignore/variant/AllTraffic", "stale-ignore-invocations")
     busy(c, "stale-ignore")
     add_target(c, "endpoint/ghost/variant/AllTraffic")  # SW102: nothing scales it
-    add_target(c, "endpoint/ghost-scheduled/variant/AllTraffic")  # clean: a scheduled action scales it
+    # clean: a scheduled action scales it, and pausing schedules is not SW111
+    add_target(c, "endpoint/ghost-scheduled/variant/AllTraffic", suspended={"ScheduledScalingSuspended": True})
     add_scheduled_action(c, "endpoint/ghost-scheduled/variant/AllTraffic", "evening")
+    add_scheduled_action(c, "endpoint/ghost-scheduled/variant/AllTraffic", "weekday-crontab",  # SW110: five fields
+                         "cron(0 8 * * MON-FRI)")
+    add_scheduled_action(c, "endpoint/ghost-scheduled/variant/AllTraffic", "launch-day",  # SW110: has passed
+                         "at(2020-01-01T00:00:00)")
     add_target(c, "endpoint/ghost-metric/variant/AllTraffic")  # SW105 on its policy
     add_policy(c, "endpoint/ghost-metric/variant/AllTraffic", "component-metric-on-variant",
                metric="SageMakerInferenceComponentInvocationsPerCopy", target=1)
+    add_target(c, "endpoint/ghost-cpu/variant/AllTraffic")  # SW105 on its policy: a fraction of a percentage
+    add_policy(c, "endpoint/ghost-cpu/variant/AllTraffic", "cpu-fraction", target=0.5, customized=customized_metric(
+        "CPUUtilization", dimensions={"EndpointName": "ghost-cpu", "VariantName": "AllTraffic"}))
+    add_target(c, "endpoint/ghost-steps/variant/AllTraffic")  # SW108 on both policies (no alarm), SW109 on one
+    add_step_policy(c, "endpoint/ghost-steps/variant/AllTraffic", "unwired-steps", steps((0, None, 1)))
+    add_step_policy(c, "endpoint/ghost-steps/variant/AllTraffic", "gapped-steps", steps((0, 10, 1), (20, None, 2)))
+    add_target(c, "endpoint/ghost-suspended/variant/AllTraffic", suspended={"DynamicScalingInSuspended": True})
+    add_policy(c, "endpoint/ghost-suspended/variant/AllTraffic", "suspended-invocations")  # SW111 on its target
     add_target(c, "endpoint/scaled/variant/Blue")  # SW106 (no such variant) and SW102
     add_training_job(c, "spot-no-checkpoint", checkpoint=False)  # SW201
     add_training_job(c, "spot-no-wait", max_wait=None)  # SW202
@@ -224,8 +286,8 @@ def _training(region: str, name: str) -> str:
 def expected_findings(region: str) -> set:
     """(rule id, resource, path) of every finding over :func:`seed_rule_scenario`.
 
-    Endpoints and training jobs are named by ARN; scalable targets by ResourceId and policies by name
-    (moto gives them random ARNs: see :func:`scaling_names`).
+    Endpoints and training jobs are named by ARN; scalable targets by ResourceId, policies and scheduled
+    actions by name (moto gives targets and policies random ARNs: see :func:`scaling_names`).
     """
     variant = "ProductionVariants[AllTraffic]"
     instance_type = f"{variant}.InstanceType"
@@ -234,14 +296,21 @@ def expected_findings(region: str) -> set:
         ("SW101", _endpoint(region, "burstable"), instance_type),
         ("SW101", _endpoint(region, "gpu-sklearn"), variant),
         ("SW101", _endpoint(region, "old-p3"), variant),
-        ("SW101", _endpoint(region, "async"), variant),
         ("SW102", "endpoint/ghost/variant/AllTraffic", ""),
         ("SW102", "endpoint/scaled/variant/Blue", ""),
         ("SW103", "endpoint/oversized/variant/AllTraffic", "MaxCapacity"),
         ("SW104", "young-flapping", "TargetTrackingScalingPolicyConfiguration.ScaleInCooldown"),
         ("SW105", "component-metric-on-variant",
          "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType"),
+        ("SW105", "cpu-fraction", "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification"),
         ("SW106", "endpoint/scaled/variant/Blue", "ResourceId"),
+        ("SW107", "endpoint/async/variant/AllTraffic", "MinCapacity"),
+        ("SW108", "unwired-steps", ""),
+        ("SW108", "gapped-steps", ""),
+        ("SW109", "gapped-steps", "StepScalingPolicyConfiguration.StepAdjustments"),
+        ("SW110", "weekday-crontab", ""),
+        ("SW110", "launch-day", ""),
+        ("SW111", "endpoint/ghost-suspended/variant/AllTraffic", "SuspendedState"),
         ("SW201", _training(region, "spot-no-checkpoint"), "EnableManagedSpotTraining"),
         ("SW202", _training(region, "spot-no-wait"), "StoppingCondition"),
         ("SW202", _training(region, "spot-short-wait"), "StoppingCondition.MaxWaitTimeInSeconds"),
@@ -260,7 +329,7 @@ def expected_findings(region: str) -> set:
 
 
 def scaling_names(c: Clients) -> dict:
-    """ARN -> readable name of every scalable target (its ResourceId) and policy (its name).
+    """ARN -> readable name of every scalable target (its ResourceId), policy and scheduled action (their names).
 
     moto gives targets and policies random ARNs, so expectations name them this way instead.
     """
@@ -268,6 +337,8 @@ def scaling_names(c: Clients) -> dict:
              for t in c.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]}
     for page in c.autoscaling.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="sagemaker"):
         names.update({p["PolicyARN"]: p["PolicyName"] for p in page["ScalingPolicies"]})
+    for page in c.autoscaling.get_paginator("describe_scheduled_actions").paginate(ServiceNamespace="sagemaker"):
+        names.update({a["ScheduledActionARN"]: a["ScheduledActionName"] for a in page["ScheduledActions"]})
     return names
 
 
@@ -374,6 +445,44 @@ def stub_component_target(autoscaling) -> Stubber:
         "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount", "MinCapacity": 1, "MaxCapacity": 4,
         "RoleARN": ROLE, "CreationTime": datetime.now(timezone.utc)}]}, namespace)
     stub.add_response("describe_scaling_policies", {"ScalingPolicies": []}, {**namespace, "MaxResults": 10})
+    return stub
+
+
+def policy_arn(resource_id: str, name: str, region: str = "us-east-1") -> str:
+    """A scaling policy's ARN as Application Auto Scaling writes it (what alarm actions name)."""
+    return (f"arn:aws:autoscaling:{region}:{ACCOUNT}:scalingPolicy:8b1f0a52-0c4e-4a53-9f8e-3d2c1b0a9f8e:"
+            f"resource/sagemaker/{resource_id}:policyName/{name}")
+
+
+def step_policy(resource_id: str, name: str, adjustments: list, *, alarms: tuple = (),
+                region: str = "us-east-1") -> dict:
+    """A step scaling policy as DescribeScalingPolicies returns it, triggered by the alarms named ``alarms``."""
+    return {"PolicyARN": policy_arn(resource_id, name, region), "PolicyName": name, "ServiceNamespace": "sagemaker",
+            "ResourceId": resource_id, "ScalableDimension": VARIANT_DIMENSION, "PolicyType": "StepScaling",
+            "StepScalingPolicyConfiguration": {"AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Average",
+                                               "Cooldown": 300, "StepAdjustments": adjustments},
+            "Alarms": [{"AlarmName": alarm, "AlarmARN": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm}"}
+                       for alarm in alarms],
+            "CreationTime": datetime.now(timezone.utc)}
+
+
+def scalable_target(resource_id: str, minimum: int = 1, maximum: int = 4) -> dict:
+    """A variant's scalable target as DescribeScalableTargets returns it."""
+    return {"ServiceNamespace": "sagemaker", "ResourceId": resource_id, "ScalableDimension": VARIANT_DIMENSION,
+            "MinCapacity": minimum, "MaxCapacity": maximum, "RoleARN": ROLE, "CreationTime": datetime.now(timezone.utc)}
+
+
+def stub_scaling(autoscaling, targets: tuple = (), policies: tuple = ()) -> Stubber:
+    """Application Auto Scaling answering one page of ``targets`` and ``policies`` and no scheduled actions.
+
+    For what moto leaves out: AWS lists in a step policy's ``Alarms`` every alarm whose actions name it,
+    moto never does.
+    """
+    namespace = {"ServiceNamespace": "sagemaker", "MaxResults": 50}
+    stub = Stubber(autoscaling)
+    stub.add_response("describe_scheduled_actions", {"ScheduledActions": []}, namespace)
+    stub.add_response("describe_scalable_targets", {"ScalableTargets": list(targets)}, namespace)
+    stub.add_response("describe_scaling_policies", {"ScalingPolicies": list(policies)}, {**namespace, "MaxResults": 10})
     return stub
 
 

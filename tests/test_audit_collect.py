@@ -24,8 +24,8 @@ from auditor.sources import aws
 
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
-LIVE_RULES = ("SW001", "SW002", "SW101", "SW102", "SW103", "SW104", "SW105", "SW106", "SW201", "SW202", "SW301",
-              "SW302", "SW303")
+LIVE_RULES = ("SW001", "SW002", "SW101", "SW102", "SW103", "SW104", "SW105", "SW106", "SW107", "SW108", "SW109",
+              "SW110", "SW111", "SW201", "SW202", "SW301", "SW302", "SW303")
 HOURS = catalog.HOURS_PER_MONTH
 
 
@@ -138,9 +138,9 @@ def test_a_region_costs_one_call_per_endpoint_config_and_a_constant_otherwise(li
         "sagemaker:DescribeEndpointConfig": 13,  # one per distinct config
         "sagemaker:DescribeModel": 2,  # moto reports no deployed images: each model once
         "application-autoscaling:DescribeScalableTargets": 1,
-        "application-autoscaling:DescribeScalingPolicies": 1,
+        "application-autoscaling:DescribeScalingPolicies": 2,  # 11 policies: pages of at most 10
         "application-autoscaling:DescribeScheduledActions": 1,
-        "cloudwatch:ListMetrics": 1,
+        "cloudwatch:ListMetrics": 1,  # and no DescribeAlarms: no step policy has alarms
         "cloudwatch:GetMetricData": 1,
     }
 

@@ -137,6 +137,11 @@ def actions_called(tmp_path_factory) -> set:
                                                     .items() if k not in ("Tags", "EndpointConfigName")})
             scenario.search_training_jobs(stub)
             aws.collect(aws.RegionClients(sagemaker, autoscaling, cloudwatch), scenario.ACCOUNT, REGION, settings)
+        wake_up = scenario.step_policy("endpoint/e/variant/A", "wake-up", scenario.steps((0, None, 1)), alarms=("w",))
+        with Stubber(sagemaker) as stub, scenario.stub_scaling(autoscaling, policies=(wake_up,)):
+            scenario.search_endpoints(stub)  # a step policy with alarms: their metrics are described
+            scenario.search_training_jobs(stub)
+            aws.collect(aws.RegionClients(sagemaker, autoscaling, cloudwatch), scenario.ACCOUNT, REGION, settings)
         called |= set(recorder.calls)
     return called
 

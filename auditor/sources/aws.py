@@ -15,6 +15,8 @@ Cost of a region, in API calls:
 - ``DescribeModel`` only for a variant whose summary reports no deployed image (AWS reports them for
   running variants; moto never does);
 - paginated listings of scalable targets, scaling policies and scheduled actions;
+- CloudWatch ``DescribeAlarms`` for the alarms that trigger step scaling policies, up to 100 alarm
+  names a call, only when some step policy has alarms;
 - one ``ListMetrics`` (the variant names an endpoint's invocations were published under) and one
   ``GetMetricData`` per 500 metric queries;
 - inference components (a listing and one describe each) only where an endpoint hosts them.
@@ -40,14 +42,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import catalog, faults, images, linking
+from .. import catalog, faults, images, linking, schedules
 from ..model import (
+    Alarm,
     Endpoint,
     InferenceComponent,
     Location,
     ResourceModel,
     ScalableTarget,
     ScalingPolicy,
+    ScheduledAction,
     Suppression,
     TrainingJob,
     Variant,
@@ -60,6 +64,8 @@ SEARCH_PAGE = 100
 """Search's largest page."""
 METRIC_QUERIES_PER_CALL = 500
 """GetMetricData's limit on queries in one request."""
+ALARM_NAMES_PER_CALL = 100
+"""DescribeAlarms' limit on AlarmNames in one request."""
 DAY_SECONDS = 86_400
 DESCRIBES_IN_FLIGHT = 8
 """Concurrent describe requests within one scope. botocore clients are thread-safe and keep up to 10
@@ -117,8 +123,12 @@ def collect(clients: RegionClients, account: str, region: str, settings: Collect
         model.suppressions.extend(record.suppressions)
     components = hosting.inference_components(records)
     model.inference_components.extend(components)
-    model.scalable_targets.extend(_scalable_targets(clients.autoscaling, scope))
-    model.scaling_policies.extend(_scaling_policies(clients.autoscaling, scope))
+    targets, actions = _scalable_targets(clients.autoscaling, scope, settings.now)
+    model.scalable_targets.extend(targets)
+    model.scheduled_actions.extend(actions)
+    policies = _scaling_policies(clients.autoscaling, scope)
+    model.scaling_policies.extend(policy for policy, _ in policies)
+    model.alarms.extend(_step_alarms(clients.cloudwatch, policies, scope))
     for job, suppressions in _training_jobs(clients.sagemaker, scope, settings):
         model.training_jobs.append(job)
         model.suppressions.extend(suppressions)
@@ -505,10 +515,12 @@ def _monthly_cost(facts: catalog.InstanceFacts | None, count: int | None) -> flo
 # --- Application Auto Scaling -------------------------------------------------------------------
 
 
-def _scalable_targets(autoscaling, scope: _Scope) -> list[ScalableTarget]:
+def _scalable_targets(autoscaling, scope: _Scope, now: datetime) -> tuple[list[ScalableTarget], list[ScheduledAction]]:
+    """The region's SageMaker scalable targets, and their scheduled actions (listed first: a target counts its own)."""
+    listed = list(_pages(autoscaling, "describe_scheduled_actions", "ScheduledActions",
+                         ServiceNamespace=NAMESPACE, MaxResults=50))
     actions: dict[tuple, int] = {}
-    for action in _pages(autoscaling, "describe_scheduled_actions", "ScheduledActions",
-                         ServiceNamespace=NAMESPACE, MaxResults=50):
+    for action in listed:
         triple = (action["ResourceId"], action["ScalableDimension"])
         actions[triple] = actions.get(triple, 0) + 1
     targets = []
@@ -523,6 +535,7 @@ def _scalable_targets(autoscaling, scope: _Scope) -> list[ScalableTarget]:
             location=location,
             field_locations=_located(location, {
                 "resource_id": "ResourceId", "min_capacity": "MinCapacity", "max_capacity": "MaxCapacity",
+                "suspended": "SuspendedState",
             }),
             resource_id=resource_id,
             namespace=namespace,
@@ -531,28 +544,75 @@ def _scalable_targets(autoscaling, scope: _Scope) -> list[ScalableTarget]:
             max_capacity=item.get("MaxCapacity"),
             scheduled_action_count=actions.get((resource_id, dimension), 0),
             key=[("triple", resource_id, dimension, namespace)],
+            suspended=_suspended(item.get("SuspendedState") or {}),
             **linking.parse_resource_id(resource_id, dimension),
         ))
-    return targets
+    return targets, [_scheduled_action(action, scope, now) for action in listed]
 
 
-def _scaling_policies(autoscaling, scope: _Scope) -> list[ScalingPolicy]:
+def _suspended(state: dict) -> str | None:
+    """Which dynamic scaling ``SuspendedState`` turns off, in the template source's words (scheduled scaling
+    paused is not reported: pausing schedules is a deliberate choice)."""
+    off = [direction for direction, key in (("scale-in", "DynamicScalingInSuspended"),
+                                            ("scale-out", "DynamicScalingOutSuspended")) if state.get(key) is True]
+    return " and ".join(off) or None
+
+
+def _scheduled_action(action: dict, scope: _Scope, now: datetime) -> ScheduledAction:
+    capacity = action.get("ScalableTargetAction") or {}
+    fields = {
+        "schedule": action["Schedule"],
+        "timezone": action.get("Timezone"),
+        "start_time": _iso(action.get("StartTime")),
+        "end_time": _iso(action.get("EndTime")),
+        "min_capacity": capacity.get("MinCapacity"),
+        "max_capacity": capacity.get("MaxCapacity"),
+    }
+    return ScheduledAction(
+        source=SOURCE,
+        location=scope.location(action["ScheduledActionARN"]),
+        name=action["ScheduledActionName"],
+        resource_id=action["ResourceId"],
+        problem=schedules.problem(**fields, now=now),
+        **fields,
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A time as the ISO text :func:`auditor.schedules.problem` reads (and messages show), in UTC."""
+    return None if moment is None else moment.astimezone(timezone.utc).isoformat()
+
+
+def _scaling_policies(autoscaling, scope: _Scope) -> list[tuple[ScalingPolicy, list]]:
+    """Each SageMaker scaling policy, with the names of the alarms that trigger it when it is a step policy.
+
+    A step policy's ``Alarms`` are every CloudWatch alarm whose actions name it (target tracking lists
+    the alarms it made itself, which no rule reads): their count is ``alarm_count``, their names are
+    what :func:`_step_alarms` describes.
+    """
     policies = []
-    tracking_path = "TargetTrackingScalingPolicyConfiguration"
+    tracking_path, step_path = "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"
     # DescribeScalingPolicies returns at most 10 policies a page.
     for item in _pages(autoscaling, "describe_scaling_policies", "ScalingPolicies",
                        ServiceNamespace=NAMESPACE, MaxResults=10):
         tracking = item.get(tracking_path, {})
         predefined = tracking.get("PredefinedMetricSpecification", {})
+        customized = tracking.get("CustomizedMetricSpecification")
+        step = item.get(step_path)
+        is_step = item.get("PolicyType") == "StepScaling"
+        alarm_names = [alarm["AlarmName"] for alarm in item.get("Alarms") or ()] if is_step else []
         location = scope.location(item["PolicyARN"])
-        policies.append(ScalingPolicy(
+        metric_path = f"{tracking_path}.CustomizedMetricSpecification" if customized is not None \
+            else f"{tracking_path}.PredefinedMetricSpecification.PredefinedMetricType"
+        policies.append((ScalingPolicy(
             source=SOURCE,
             location=location,
             field_locations=_located(location, {
-                "metric_type": f"{tracking_path}.PredefinedMetricSpecification.PredefinedMetricType",
+                "metric_type": metric_path,
                 "target_value": f"{tracking_path}.TargetValue",
                 "scale_in_cooldown": f"{tracking_path}.ScaleInCooldown",
                 "scale_out_cooldown": f"{tracking_path}.ScaleOutCooldown",
+                "step_adjustments": f"{step_path}.StepAdjustments",
             }),
             name=item["PolicyName"],
             policy_type=item.get("PolicyType"),
@@ -561,7 +621,7 @@ def _scaling_policies(autoscaling, scope: _Scope) -> list[ScalingPolicy]:
             namespace=item["ServiceNamespace"],
             dimension=item["ScalableDimension"],
             metric_type=predefined.get("PredefinedMetricType"),
-            customized_metric="CustomizedMetricSpecification" in tracking,
+            customized_metric=customized is not None,
             target_value=tracking.get("TargetValue"),
             scale_in_cooldown=tracking.get("ScaleInCooldown"),
             scale_out_cooldown=tracking.get("ScaleOutCooldown"),
@@ -569,8 +629,62 @@ def _scaling_policies(autoscaling, scope: _Scope) -> list[ScalingPolicy]:
             scale_in_cooldown_defaulted=bool(tracking) and "ScaleInCooldown" not in tracking,
             scale_out_cooldown_defaulted=bool(tracking) and "ScaleOutCooldown" not in tracking,
             disable_scale_in=tracking.get("DisableScaleIn", False) if tracking else None,
-        ))
+            # A metric-math specification (Metrics) has no single metric: its name stays None, and SW105 silent.
+            customized_metric_name=(customized or {}).get("MetricName"),
+            customized_namespace=(customized or {}).get("Namespace"),
+            customized_statistic=(customized or {}).get("Statistic"),
+            customized_dimensions=None if customized is None else [
+                dimension["Name"] for dimension in customized.get("Dimensions") or ()],
+            adjustment_type=(step or {}).get("AdjustmentType"),
+            metric_aggregation_type=(step or {}).get("MetricAggregationType"),
+            step_adjustments=None if step is None else [
+                {"lower": adjustment.get("MetricIntervalLowerBound"),
+                 "upper": adjustment.get("MetricIntervalUpperBound"),
+                 "adjustment": adjustment.get("ScalingAdjustment")}
+                for adjustment in step.get("StepAdjustments") or ()],
+            alarm_count=len(alarm_names) if is_step else None,
+            key=item["PolicyARN"],  # what an alarm's AlarmActions hold
+        ), alarm_names))
     return policies
+
+
+def _step_alarms(cloudwatch, policies: list[tuple[ScalingPolicy, list]], scope: _Scope) -> list[Alarm]:
+    """The CloudWatch alarms that trigger step policies: their metric (SW107) and direction (SW109).
+
+    Described by name, up to :data:`ALARM_NAMES_PER_CALL` a call, and only when some step policy has
+    alarms, so a region without step scaling costs no call. Where ``DescribeAlarms`` is denied, the
+    error is the scope's and those policies' alarms become unknown: without a key linking ties no alarm
+    to them and their ``alarm_count`` stays ``None``, so the rules that read alarms stay silent on them.
+    """
+    names = list(dict.fromkeys(name for _, alarm_names in policies for name in alarm_names))
+    alarms = []
+    try:
+        for offset in range(0, len(names), ALARM_NAMES_PER_CALL):
+            alarms += [_alarm(alarm, scope) for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms",
+                                                                AlarmNames=names[offset:offset + ALARM_NAMES_PER_CALL])]
+    except ClientError as exc:
+        if not faults.is_denied(exc):
+            raise
+        scope.errors.append(faults.explain(exc))
+        for policy, alarm_names in policies:
+            if alarm_names:
+                policy.key = policy.alarm_count = None
+        return []
+    return alarms
+
+
+def _alarm(alarm: dict, scope: _Scope) -> Alarm:
+    return Alarm(
+        source=SOURCE,
+        location=scope.location(alarm["AlarmArn"]),
+        name=alarm["AlarmName"],
+        namespace=alarm.get("Namespace"),
+        metric_name=alarm.get("MetricName"),
+        dimensions=[dimension["Name"] for dimension in alarm.get("Dimensions") or ()],
+        comparison=alarm.get("ComparisonOperator"),
+        threshold=alarm.get("Threshold"),
+        action_keys=list(alarm.get("AlarmActions") or ()),
+    )
 
 
 # --- Training jobs ------------------------------------------------------------------------------
