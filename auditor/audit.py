@@ -99,6 +99,10 @@ class AuditResult:
     findings: list
     errors: list
     stats: dict
+    model: ResourceModel = field(default_factory=ResourceModel)
+    """Everything that was read, linked (``sagewise remediate`` plans from the findings' neighbours)."""
+    clients: dict = field(default_factory=dict)
+    """(account, region) -> :class:`aws.RegionClients` of every scope read, still behind the audit's guard."""
     warnings: list = field(default_factory=list)
     """One line each, with the account and region they concern (``account/region: ...``)."""
     scopes: dict = field(default_factory=dict)
@@ -131,10 +135,14 @@ class CallRecorder:
     registered first so that it also sees calls that a stub answers.
     """
 
-    def __init__(self):
+    def __init__(self, allowed: frozenset = iam.AUDIT_ACTIONS,
+                 refusal: str = "sagewise audit is read-only and refused to call"):
         self._lock = threading.Lock()
         self._calls: Counter = Counter()
         self._cancelled = threading.Event()
+        self._allowed = allowed
+        """IAM actions the clients may call: the audit's reads, or (``sagewise remediate --apply``) its fixes' calls."""
+        self._refusal = refusal
 
     def attach(self, client):
         events = client.meta.events
@@ -161,8 +169,8 @@ class CallRecorder:
         if self._cancelled.is_set():
             raise AuditCancelled()
         action = self.action(model)
-        if action not in iam.AUDIT_ACTIONS:
-            raise ReadOnlyViolation(f"sagewise audit is read-only and refused to call {action}")
+        if action not in self._allowed:
+            raise ReadOnlyViolation(f"{self._refusal} {action}")
 
     def _count(self, model, **_):
         with self._lock:
@@ -230,7 +238,8 @@ def run_audit(options: AuditOptions, rules: list, params: dict, severities: dict
     }
     return AuditResult(findings=findings, errors=sorted(run.errors, key=InputError.sort_key), stats=stats,
                        warnings=run.warnings, scopes={scope: dict(sorted(counts.items()))
-                                                      for scope, counts in scopes.items()})
+                                                      for scope, counts in scopes.items()},
+                       model=run.model, clients=run.clients)
 
 
 def list_accounts(options: AuditOptions) -> tuple[list, list]:
@@ -267,6 +276,32 @@ def _sagemaker_regions() -> dict:
     session = botocore.session.get_session()
     return {region: partition for partition in session.get_available_partitions()
             for region in session.get_available_regions("sagemaker", partition_name=partition)}
+
+
+def open_scopes(options: AuditOptions, recorder: CallRecorder) -> tuple[dict, list]:
+    """Clients of the account x region scopes ``options`` names, behind ``recorder``, opened one account
+    after another the audit's way (assumed roles, refreshable credentials, timeouts), and the errors
+    (:class:`InputError`) of what could not be opened.
+
+    For ``sagewise remediate --apply`` and ``sagewise undo``, which read and change chosen resources
+    of known scopes rather than audit them. An account other than the caller's needs ``role_name``.
+    """
+    check_regions(options.regions)
+    opener = _AccountOpener(options, recorder)
+    account_ids, errors = opener.accounts()
+    clients = {}
+    for account_id in account_ids:
+        if account_id != opener.caller and not options.role_name:
+            errors += [InputError(f"the credentials are for account {opener.caller}, not {account_id}: pass "
+                                  "--role-name to reach it through a role", account=account_id, region=region)
+                       for region in options.regions or (None,)]
+            continue
+        account = opener.open(account_id)
+        if account.error:
+            errors += [InputError(account.error, account=account.id, region=region)
+                       for region in account.regions or (None,)]
+        clients.update(((account.id, region), region_clients) for region, region_clients in account.clients.items())
+    return clients, errors
 
 
 def collect_settings(rules: list, params: dict, training_days: int) -> aws.CollectSettings:
@@ -306,6 +341,8 @@ class _Run:
         self.opener = opener
         self.settings = settings
         self.model = ResourceModel()
+        self.clients: dict = {}
+        """(account, region) -> the clients of every scope opened."""
         self.errors: list[InputError] = []
         self.warnings: list[str] = []
         self.scopes = 0
@@ -343,6 +380,7 @@ class _Run:
         if account.error:
             self.errors += [InputError(account.error, account=account.id, region=region)
                             for region in account.regions or (None,)]
+        self.clients.update(((account.id, region), clients) for region, clients in account.clients.items())
         self.scopes += len(account.clients)
         self.opened += [(account.id, region) for region in account.clients]
         self.progress.add(len(account.clients))

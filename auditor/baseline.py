@@ -114,10 +114,10 @@ def load(path: Path | str) -> Baseline:
 def compare(baseline: Baseline, findings, checked_scopes=None) -> Comparison:
     """Split ``findings`` into new ones and those the baseline holds.
 
-    ``checked_scopes`` (the files, relative to the project root, that a lint run read) limits what
-    counts as gone to the entries of those files, so that linting a few files (a pre-commit hook)
-    against the baseline of the whole repository does not call every other file's findings gone.
-    ``None`` (an audit) counts every entry not found.
+    ``checked_scopes`` (the files a lint read, relative to the project root, or the ``account/region``
+    scopes an audit read) limits what counts as gone to the entries of what was read, so that linting
+    a few files (a pre-commit hook) or auditing one region against the baseline of everything does not
+    call the rest gone. ``None`` counts every entry not found.
     """
     remaining = Counter(entry["fingerprint"] for entry in baseline.entries)
     new, unchanged = [], 0
@@ -132,7 +132,12 @@ def compare(baseline: Baseline, findings, checked_scopes=None) -> Comparison:
     else:
         gone = 0
         for entry in baseline.entries:
-            if entry.get("file") in checked_scopes and remaining[entry["fingerprint"]] > 0:
+            if _scope(entry) in checked_scopes and remaining[entry["fingerprint"]] > 0:
                 remaining[entry["fingerprint"]] -= 1
                 gone += 1
     return Comparison(new, unchanged, gone)
+
+
+def _scope(entry: dict) -> str:
+    """The file or ``account/region`` an entry was found in, as findings' locations name it."""
+    return entry.get("file") or "/".join(str(entry.get(key) or "") for key in ("account", "region"))

@@ -124,8 +124,9 @@ class Run:
                baseline_out: str | None = None) -> None:
         """Record, compare with the baseline, render, write, exit.
 
-        ``checked_scopes`` (lint: the files read, as fingerprints name them) limits which baseline entries
-        can be gone; ``baseline_out`` records every finding of the run before the baseline hides any.
+        ``checked_scopes`` (the files a lint read, as fingerprints name them, or the ``account/region`` scopes
+        an audit read) limits which baseline entries can be gone; ``baseline_out`` records every finding of
+        the run before the baseline hides any.
         """
         if baseline_out:
             _write_baseline(baseline_out, report.findings, report.errors)
@@ -400,8 +401,9 @@ def audit(output_format, output, stats, baseline_out, **kwargs):
         click.echo(json.dumps(result.stats, indent=2, sort_keys=True), err=True)
     counts = {name: result.stats[name] for name in ("scopes", "endpoints", "endpoints_by_status")
               if name in result.stats}
-    report = Report("audit", result.findings, result.errors, run.rules, counts=counts)
-    run.finish(report, output_format, output, baseline_out=baseline_out)
+    report = Report("audit", result.findings, result.errors, run.rules, counts=counts,
+                    checked=[f"{account}/{region}" for account, region in result.scopes])
+    run.finish(report, output_format, output, checked_scopes=set(report.checked), baseline_out=baseline_out)
 
 
 def _rules_or_exit(rules_dir) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
+from xml.etree import ElementTree
 
 import pytest
 from sample_templates import M4_ENDPOINT, with_resources
@@ -148,7 +149,10 @@ def test_matching_counts_each_fingerprint_as_often_as_it_is_listed():
     comparison = baselines.compare(listed_twice, twice[:1], {"t.yaml"})
     assert (len(comparison.new), comparison.unchanged, comparison.gone) == (0, 1, 1)
     assert baselines.compare(listed_twice, [], set()).gone == 0  # that file was not checked
-    assert baselines.compare(listed_twice, [], None).gone == 2  # an audit: everything not found is gone
+    assert baselines.compare(listed_twice, [], None).gone == 2  # not told what was read: all of it is gone
+    live = {"fingerprint": twice[0].fingerprint, "account": "123456789012", "region": "eu-west-1"}
+    assert baselines.compare(baselines.Baseline("b.json", [live]), [], {"123456789012/eu-west-1"}).gone == 1
+    assert baselines.compare(baselines.Baseline("b.json", [live]), [], {"123456789012/us-east-1"}).gone == 0
 
 
 @pytest.mark.parametrize("content, message", [
@@ -211,9 +215,15 @@ def test_audit_records_a_baseline_and_reports_only_new_findings_against_it(tmp_p
 
         c.sagemaker.delete_endpoint(EndpointName="churn")
         c.sagemaker.delete_endpoint(EndpointName="fraud")
-        third = sagewise("audit", "--region", "us-east-1", "--baseline", "live.json")
+        elsewhere = sagewise("audit", "--region", "eu-west-1", "--baseline", "live.json")
+        assert elsewhere.stdout == "No new findings (1 scope, 0 endpoints checked). 0 baselined findings not shown.\n"
+        third = sagewise("audit", "--region", "us-east-1", "--baseline", "live.json", "--format", "junit")
         assert third.exit_code == 0
-        assert "1 baselined finding is gone" in third.stdout
+        suites = ElementTree.fromstring(third.stdout.encode())
+        assert [suite.get("name") for suite in suites] == [f"{scenario.ACCOUNT}/us-east-1"]
+        assert suites.get("tests") != "0" and suites.get("failures") == "0"
+        assert "1 baselined finding is gone" in sagewise("audit", "--region", "us-east-1", "--baseline",
+                                                         "live.json").stdout
 
 
 def test_audit_writes_no_baseline_when_a_scope_could_not_be_read(tmp_path, monkeypatch, sagewise):

@@ -30,8 +30,8 @@ class Report:
     fix as ``file``, ``rule_id``, ``resource``, ``description``); ``None`` otherwise."""
     color: bool = False
     checked: list | None = None
-    """What was read, one entry per file (lint) or ``account/region`` scope; ``None`` when the command does not
-    list them (JUnit then has test cases only where something was found)."""
+    """What was read, one entry per file (lint) or ``account/region`` scope (audit); ``None`` when whoever built
+    the report does not know (JUnit then has test cases only where something was found)."""
     baseline: dict | None = None
     """With ``--baseline``: ``{"file": path, "unchanged": n, "gone": n}``, the findings of the baseline that were
     found again (and left out of ``findings``) and those that were not found any more; ``None`` otherwise."""

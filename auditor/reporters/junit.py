@@ -51,7 +51,7 @@ def render(report) -> str:
         errors[_error_scope(error)].append(error)
     checked = list(report.checked or ())
     scopes = sorted(set(checked) | set(findings) | set(errors))
-    if not scopes and report.checked is None:  # an audit that found nothing lists no scope of its own
+    if not scopes and report.checked is None:  # a clean report that does not say what it read
         scopes = [f"sagewise {report.command}"]
     rules = _rules_for(report)
     names = {rule.id: rule.name for rule in rules}
