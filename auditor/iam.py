@@ -131,3 +131,60 @@ def policy_document(statements: tuple, *, role_name: str = DEFAULT_ROLE_NAME, pa
 
 def _resources(resources: list):
     return resources[0] if len(resources) == 1 else resources
+
+
+DEFAULT_REMEDIATION_ROLE_NAME = "SagewiseRemediate"
+"""The role ``sagewise remediate --apply`` and ``sagewise undo`` assume in other accounts: it writes, so it is
+not the audit's read-only role."""
+_ENDPOINTS = ("arn:{partition}:sagemaker:*:*:endpoint/*",)
+_ENDPOINTS_AND_CONFIGS = _ENDPOINTS + ("arn:{partition}:sagemaker:*:*:endpoint-config/*",)
+
+REMEDIATE = (
+    Statement("ReadWhatRemediationChecks", (
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+    ), _ENDPOINTS_AND_CONFIGS),
+    Statement("ReadEndpointTags", ("sagemaker:Search",)),
+    Statement("ReadSageMakerAutoScaling", (
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:DescribeScheduledActions",
+    )),
+    Statement("ChangeSageMakerAutoScaling", (
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DeregisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DeleteScheduledAction",
+    )),
+    # Application Auto Scaling creates its SageMaker role on the first registration, with the caller's rights.
+    Statement("CreateTheScalingServiceLinkedRole", ("iam:CreateServiceLinkedRole",), (
+        "arn:{partition}:iam::*:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",)),
+    Statement("ChangeEndpointInstances", (
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:UpdateEndpoint",
+    ), _ENDPOINTS_AND_CONFIGS),
+    # SageMaker checks AddTags when CreateEndpoint carries tags (the parked endpoint's, recreated by undo).
+    Statement("ParkAndRecreateEndpoints", (
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:CreateEndpoint",
+        "sagemaker:AddTags",
+    ), _ENDPOINTS_AND_CONFIGS),
+    Statement("IdentifyTheCaller", ("sts:GetCallerIdentity",)),
+    # Belongs to the identity that applies a plan; the role in each other account needs the rest.
+    Statement("AssumeTheRemediationRoleInEachAccount", ("sts:AssumeRole",),
+              ("arn:{partition}:iam::*:role/{role_name}",)),
+)
+"""What ``sagewise remediate --apply`` and ``sagewise undo`` call: the reads that check a step's expected state
+(the same reads that plan it), the writes of the live fixes, and identity. Planning is an audit, under the
+audit's policy."""
+
+AUTHORIZED_NOT_CALLED = frozenset({"iam:CreateServiceLinkedRole", "sagemaker:AddTags"})
+"""Actions of :data:`REMEDIATE` that AWS checks on the caller's behalf inside another call; sagewise never
+calls them itself, so its guard refuses them."""
+
+REMEDIATE_ACTIONS = frozenset(action for statement in REMEDIATE for action in statement.actions) \
+    - AUTHORIZED_NOT_CALLED
+"""Every IAM action the clients of ``remediate --apply`` and ``undo`` may call; their guard allows exactly these."""

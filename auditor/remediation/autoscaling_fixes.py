@@ -1,0 +1,314 @@
+"""Live fixes of the autoscaling rules, and the scaling calls the endpoint fixes make around an update.
+
+- SW101: register the variant's (or inference component's) scalable target and put a target-tracking
+  policy on it;
+- SW102: put that policy on a target that has none;
+- SW104: put the policy again with its scale-in cooldown equal to its scale-out cooldown.
+
+The capacity range, metric, target value and cooldowns come from :mod:`auditor.scaling_fixes` with the
+configured rule parameters, exactly as ``sagewise fix`` writes them into a template; a live variant's
+minimum is the instance count it runs now (a template's is its ``InitialInstanceCount``).
+
+A fixer reads the finding's model object (what the audit linked: a target's variant, a policy's
+effective cooldowns) and the resource's state now (:class:`.state.Reader`), and returns a
+:class:`~.steps.Step`, or raises :class:`Unplannable` with the reason it leaves the finding to a person.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+
+from .. import scaling_fixes
+from ..model import InferenceComponent, ResourceModel
+from ..scaling import COMPONENT_COPIES, VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY
+from .state import Reader
+from .steps import AUTOSCALING, ENDPOINT, INCLUDES, TARGET, Call, Change, Expectation, Probe, Step, finding_record
+
+NAMESPACE = "sagemaker"
+TARGET_TRACKING = "TargetTrackingScaling"
+TRACKING = "TargetTrackingScalingPolicyConfiguration"
+
+
+class Unplannable(Exception):
+    """The finding has no live fix here; the message says why (it goes into the plan as a skipped finding)."""
+
+
+@dataclass
+class Context:
+    """What fixers read besides the finding: the audit's linked model, the rule parameters, the live state."""
+
+    model: ResourceModel
+    params: dict
+    """Rule id -> parameters, defaults included (the same ``sagewise fix`` uses)."""
+    readers: dict
+    """(account, region) -> :class:`Reader` through the audit's read-only clients."""
+
+    def reader(self, finding) -> Reader:
+        return self.readers[(finding.location.account, finding.location.region)]
+
+
+def new_step(findings: list, safety: str, title: str, calls: list, changes: list) -> Step:
+    location = findings[0].location
+    return Step(id=findings[0].fingerprint, account=location.account, region=location.region, safety=safety,
+                title=title, findings=[finding_record(finding) for finding in findings], calls=calls,
+                changes=changes)
+
+
+def target_probe(resource_id: str, dimension: str) -> Probe:
+    return Probe(TARGET, resource_id, dimension)
+
+
+def _target_params(probe: Probe) -> dict:
+    return {"ServiceNamespace": NAMESPACE, "ResourceId": probe.name, "ScalableDimension": probe.dimension}
+
+
+# --- SW101 -----------------------------------------------------------------------------------------------
+
+
+def add_autoscaling(finding, context: Context) -> Step:
+    subject = finding.model_object
+    if isinstance(subject, InferenceComponent):
+        return _component_autoscaling(finding, context, subject)
+    if subject.hosts_inference_components:
+        raise Unplannable("enabling ManagedInstanceScaling takes a new endpoint config: set it where the config is "
+                          "defined (`sagewise fix` does it in templates)")
+    if subject.burstable:
+        raise Unplannable(f"SageMaker does not autoscale burstable {subject.instance_type} variants: move the variant "
+                          "to a current type first (SW302, --unsafe-fixes), then plan again")
+    count = subject.instance_count
+    if not count:
+        raise Unplannable("the variant's current instance count is not known")
+    try:
+        name, configuration = scaling_fixes.variant_policy(context.params, subject.kind, subject.endpoint)
+    except ValueError as exc:
+        raise Unplannable(str(exc)) from None
+    probe = target_probe(subject.scaling_resource_id, VARIANT_INSTANCES)
+    _still_unregistered(context.reader(finding), probe)
+    endpoint = Probe(ENDPOINT, subject.endpoint)
+    variants = "ShadowProductionVariants" if subject.shadow else "ProductionVariants"
+    serving = (Expectation(endpoint, ("EndpointStatus",), "InService"),
+               Expectation(endpoint, (variants, subject.variant_name, "CurrentInstanceCount"), count))
+    title = f"autoscale variant {subject.variant_name} of endpoint {subject.endpoint}"
+    return _target_and_policy(finding, probe, count, context.params, name, configuration, serving, title)
+
+
+def _component_autoscaling(finding, context: Context, component: InferenceComponent) -> Step:
+    count = component.copy_count
+    if not count:
+        raise Unplannable("the component runs no copies now; a target that scales from zero needs a step policy "
+                          "woken by an alarm, which sagewise does not add")
+    probe = target_probe(f"inference-component/{component.name}", COMPONENT_COPIES)
+    _still_unregistered(context.reader(finding), probe)
+    name, configuration = scaling_fixes.component_policy(context.params)
+    title = f"autoscale the copies of inference component {component.name}"
+    return _target_and_policy(finding, probe, count, context.params, name, configuration, (), title)
+
+
+def _still_unregistered(reader: Reader, probe: Probe) -> None:
+    if reader.read(probe) is not None:
+        raise Unplannable(f"{probe.label()} was registered after the audit read the account; plan again")
+
+
+def _target_and_policy(finding, probe: Probe, minimum: int, params: dict, name: str, configuration: dict,
+                       serving: tuple, title: str) -> Step:
+    maximum = scaling_fixes.max_capacity(params, minimum)
+    capacity = {"MinCapacity": minimum, "MaxCapacity": maximum}
+    policy = {"PolicyType": TARGET_TRACKING, TRACKING: configuration}
+    calls = [register(probe, capacity, serving), put_policy(probe, name, policy, capacity)]
+    changes = [Change("create", "scalable target", probe.name, (("MinCapacity", None, minimum),
+                                                                 ("MaxCapacity", None, maximum))),
+               Change("create", "scaling policy", f"{name} on {probe.name}", policy_attributes(None, policy))]
+    return new_step([finding], "safe", f"{title} ({minimum}..{maximum}, {name})", calls, changes)
+
+
+# --- SW102 -----------------------------------------------------------------------------------------------
+
+
+def add_policy(finding, context: Context) -> Step:
+    target = finding.model_object
+    name, configuration = _policy_for(target, finding, context)
+    probe = target_probe(target.resource_id, target.dimension)
+    state = context.reader(finding).read(probe)
+    if state is None:
+        raise Unplannable(f"{probe.label()} was deregistered after the audit read the account")
+    if state["Policies"] or state["ScheduledActions"]:
+        raise Unplannable(f"{probe.label()} got a policy or scheduled action after the audit read the account")
+    capacity = {"MinCapacity": state["MinCapacity"], "MaxCapacity": state["MaxCapacity"]}
+    alone = (Expectation(probe, ("Policies",), {}), Expectation(probe, ("ScheduledActions",), {}))
+    policy = {"PolicyType": TARGET_TRACKING, TRACKING: configuration}
+    change = Change("create", "scaling policy", f"{name} on {probe.name}", policy_attributes(None, policy))
+    return new_step([finding], "safe", f"add scaling policy {name} to {probe.name}",
+                    [put_policy(probe, name, policy, capacity, alone)], [change])
+
+
+def _policy_for(target, finding, context: Context) -> tuple[str, dict]:
+    """(name, configuration) of the policy ``sagewise fix`` would add to ``target``, from what it scales."""
+    scope = finding.location.scope
+    if target.dimension == COMPONENT_COPIES:
+        if not any(c.location.scope == scope and c.key == target.component_key for c in context.model.inference_components):
+            raise Unplannable(f"no inference component {target.component_key} runs here: the target scales nothing")
+        return scaling_fixes.component_policy(context.params)
+    if target.dimension not in (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY) or target.target_kind != "variant":
+        raise Unplannable("the target's ResourceId names no SageMaker variant or inference component (see SW106)")
+    variants = [v for v in context.model.variants if v.location.scope == scope and v.endpoint_key == target.endpoint_key
+                and v.variant_key == target.variant_key]
+    if not variants:
+        raise Unplannable(f"no endpoint {target.endpoint_key} with a variant {target.variant_key} runs here: the "
+                          "target scales nothing, so a policy on it would do nothing")
+    variant = variants[0]
+    if variant.kind is None or (variant.kind == "serverless") != (target.dimension == VARIANT_PROVISIONED_CONCURRENCY):
+        raise Unplannable(f"the target's dimension {target.dimension} does not fit the {variant.kind} variant it names")
+    try:
+        return scaling_fixes.variant_policy(context.params, variant.kind, variant.endpoint)
+    except ValueError as exc:
+        raise Unplannable(str(exc)) from None
+
+
+# --- SW104 -----------------------------------------------------------------------------------------------
+
+
+def balance_cooldowns(finding, context: Context) -> Step:
+    policy = finding.model_object
+    if not isinstance(policy.scale_out_cooldown, int):
+        raise Unplannable("the policy's scale-out cooldown is not known")
+    probe = target_probe(policy.resource_id, policy.dimension)
+    state = context.reader(finding).read(probe)
+    old = (state or {}).get("Policies", {}).get(policy.name)
+    if old is None or old.get("PolicyType") != TARGET_TRACKING:
+        raise Unplannable(f"target-tracking policy {policy.name} is gone from {probe.label()}")
+    new = copy.deepcopy(old)
+    new[TRACKING]["ScaleInCooldown"] = policy.scale_out_cooldown
+    path = ("Policies", policy.name)
+    params = {"PolicyName": policy.name, **_target_params(probe)}
+    call = Call(AUTOSCALING, "PutScalingPolicy", {**params, **new},
+                expect=(Expectation(probe, path, old),), leaves=(Expectation(probe, path, new, INCLUDES),),
+                undo=Call(AUTOSCALING, "PutScalingPolicy", {**params, **old},
+                          expect=(Expectation(probe, path, new, INCLUDES),),
+                          leaves=(Expectation(probe, path, old, INCLUDES),)))
+    change = Change("update", "scaling policy", f"{policy.name} on {probe.name}",
+                    (("ScaleInCooldown", old[TRACKING].get("ScaleInCooldown"), policy.scale_out_cooldown),))
+    return new_step([finding], "safe", f"set ScaleInCooldown of {policy.name} to {policy.scale_out_cooldown}s",
+                    [call], [change])
+
+
+# --- Calls on a target, each with its undo -----------------------------------------------------------------
+
+
+def register(probe: Probe, capacity: dict, also_expect: tuple = ()) -> Call:
+    """Register a target with ``capacity`` (MinCapacity, MaxCapacity and perhaps SuspendedState); undo deregisters."""
+    return replace(_register(probe, capacity, also_expect), undo=_deregister(probe, capacity))
+
+
+def deregister(probe: Probe, capacity: dict) -> Call:
+    """Deregister a target that has no policy or scheduled action left; undo registers it again as it was."""
+    return replace(_deregister(probe, capacity), undo=_register(probe, capacity))
+
+
+def _register(probe: Probe, capacity: dict, also_expect: tuple = ()) -> Call:
+    return Call(AUTOSCALING, "RegisterScalableTarget", {**_target_params(probe), **capacity},
+                expect=(Expectation(probe, (), None),) + also_expect,
+                leaves=(Expectation(probe, (), capacity, INCLUDES),))
+
+
+def _deregister(probe: Probe, capacity: dict) -> Call:
+    return Call(AUTOSCALING, "DeregisterScalableTarget", _target_params(probe),
+                expect=(Expectation(probe, (), capacity, INCLUDES), Expectation(probe, ("Policies",), {}),
+                        Expectation(probe, ("ScheduledActions",), {})),
+                leaves=(Expectation(probe, (), None),))
+
+
+def put_policy(probe: Probe, name: str, policy: dict, capacity: dict, also_expect: tuple = ()) -> Call:
+    """Put a new policy (``policy``: PolicyType and its configuration) on a registered target; undo deletes it."""
+    return replace(_put_policy(probe, name, policy, capacity, also_expect), undo=_delete_policy(probe, name, policy))
+
+
+def delete_policy(probe: Probe, name: str, policy: dict, capacity: dict) -> Call:
+    return replace(_delete_policy(probe, name, policy), undo=_put_policy(probe, name, policy, capacity))
+
+
+def _put_policy(probe: Probe, name: str, policy: dict, capacity: dict, also_expect: tuple = ()) -> Call:
+    path = ("Policies", name)
+    return Call(AUTOSCALING, "PutScalingPolicy", {"PolicyName": name, **_target_params(probe), **policy},
+                expect=(Expectation(probe, (), capacity, INCLUDES), Expectation(probe, path, None)) + also_expect,
+                leaves=(Expectation(probe, path, policy, INCLUDES),))
+
+
+def _delete_policy(probe: Probe, name: str, policy: dict) -> Call:
+    path = ("Policies", name)
+    return Call(AUTOSCALING, "DeleteScalingPolicy", {"PolicyName": name, **_target_params(probe)},
+                expect=(Expectation(probe, path, policy, INCLUDES),), leaves=(Expectation(probe, path, None),))
+
+
+def delete_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
+    return replace(_delete_action(probe, name, action), undo=_put_action(probe, name, action, capacity))
+
+
+def put_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
+    return replace(_put_action(probe, name, action, capacity), undo=_delete_action(probe, name, action))
+
+
+def _put_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
+    path = ("ScheduledActions", name)
+    return Call(AUTOSCALING, "PutScheduledAction", {"ScheduledActionName": name, **_target_params(probe), **action},
+                expect=(Expectation(probe, (), capacity, INCLUDES), Expectation(probe, path, None)),
+                leaves=(Expectation(probe, path, action, INCLUDES),))
+
+
+def _delete_action(probe: Probe, name: str, action: dict) -> Call:
+    path = ("ScheduledActions", name)
+    return Call(AUTOSCALING, "DeleteScheduledAction", {"ScheduledActionName": name, **_target_params(probe)},
+                expect=(Expectation(probe, path, action, INCLUDES),), leaves=(Expectation(probe, path, None),))
+
+
+def capacity_of(state: dict) -> dict:
+    """What registering a target again needs of its state: capacity range and suspended state."""
+    return {key: state[key] for key in ("MinCapacity", "MaxCapacity", "SuspendedState") if key in state}
+
+
+def teardown(probe: Probe, state: dict) -> list[Call]:
+    """Delete a target's policies and scheduled actions, then deregister it (what an instance type change and
+    parking an endpoint need first); undone in reverse, so the target comes back as it was.
+
+    A step scaling policy is refused: the CloudWatch alarms that trigger it name its ARN, and a policy put
+    again gets a new one.
+    """
+    stepped = [name for name, policy in state["Policies"].items() if policy.get("PolicyType") != TARGET_TRACKING]
+    if stepped:
+        raise Unplannable(f"{probe.label()} has step scaling policy {stepped[0]}, whose CloudWatch alarms name its "
+                          "ARN; deleting and putting it again would change the ARN and orphan the alarms")
+    capacity = capacity_of(state)
+    return ([delete_policy(probe, name, policy, capacity) for name, policy in state["Policies"].items()]
+            + [delete_action(probe, name, action, capacity) for name, action in state["ScheduledActions"].items()]
+            + [deregister(probe, capacity)])
+
+
+def restore(probe: Probe, state: dict) -> list[Call]:
+    """Register a target again as :func:`teardown` found it, with its scheduled actions and policies."""
+    capacity = capacity_of(state)
+    return ([register(probe, capacity)]
+            + [put_action(probe, name, action, capacity) for name, action in state["ScheduledActions"].items()]
+            + [put_policy(probe, name, policy, capacity) for name, policy in state["Policies"].items()])
+
+
+def policy_attributes(old: dict | None, new: dict) -> tuple:
+    """A policy's settings as (name, before, after) rows, its configuration flattened (``TargetValue``,
+    ``PredefinedMetricSpecification.PredefinedMetricType``)."""
+    before, after = _flat(old or {}), _flat(new)
+    return tuple((name, before.get(name), after.get(name)) for name in dict.fromkeys([*before, *after])
+                 if before.get(name) != after.get(name))
+
+
+def _flat(policy: dict) -> dict:
+    rows = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, f"{prefix}.{key}" if prefix else key)
+        else:
+            rows[prefix] = value
+
+    for key, value in policy.items():
+        walk(value, "" if key.endswith("PolicyConfiguration") else key)
+    return rows
