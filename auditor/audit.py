@@ -307,9 +307,9 @@ def open_scopes(options: AuditOptions, recorder: CallRecorder) -> tuple[dict, li
 def collect_settings(rules: list, params: dict, training_days: int) -> aws.CollectSettings:
     """What the collector needs from the rules' parameters (defaults merged with overrides).
 
-    The metrics window is SW303's ``lookback_days`` and the oversized thresholds are SW301's, even
-    when those rules are not selected (their built-in defaults apply then): the evidence is the
-    same whichever rules read it.
+    The metrics window is SW303's ``lookback_days``, the oversized thresholds are SW301's and the spot
+    discount is SW203's, even when those rules are not selected (their built-in defaults apply then):
+    the evidence is the same whichever rules read it.
     """
     idle = _rule_params("SW303", rules, params)
     if not isinstance(idle["lookback_days"], int) or idle["lookback_days"] < 1:
@@ -318,10 +318,14 @@ def collect_settings(rules: list, params: dict, training_days: int) -> aws.Colle
     oversized = _rule_params("SW301", rules, params)
     thresholds = [oversized.get(name) for name in ("cpu_threshold_per_vcpu", "memory_threshold",
                                                     "gpu_threshold_per_gpu")]
+    spot_discount = _rule_params("SW203", rules, params)["spot_discount"]
+    if isinstance(spot_discount, bool) or not isinstance(spot_discount, (int, float)) or not 0 < spot_discount <= 1:
+        raise AuditError(f"SW203 spot_discount must be a fraction above 0 and at most 1 (got {spot_discount!r})")
     return aws.CollectSettings(
         lookback_days=idle["lookback_days"],
         training_days=training_days,
         headroom=None if None in thresholds else rightsizing.Headroom(*(float(value) for value in thresholds)),
+        spot_discount=float(spot_discount),
     )
 
 

@@ -232,7 +232,8 @@ def test_training_jobs_are_paged_newest_first_and_paging_stops_at_the_window():
             stub.assert_no_pending_responses()
     assert calls.count("Search") == 4 and "DescribeTrainingJob" not in calls
     assert len(model.training_jobs) == 250 and {job.spot for job in model.training_jobs} == {False}
-    assert {f.rule_id for f in engine.evaluate(model, load_rules())} == {"SW302"}  # on-demand p3: judged too
+    # on-demand p3: judged too (by the opt-in SW203 as well, since every rule is evaluated here)
+    assert {f.rule_id for f in engine.evaluate(model, load_rules())} == {"SW203", "SW302"}
 
 
 def test_organization_accounts_are_assumed_except_the_callers_own():
@@ -317,7 +318,7 @@ def test_search_denied_falls_back_to_listing_and_describing_with_a_warning(monke
     assert calls["sagemaker:ListTrainingJobs"] == 1 and calls["sagemaker:DescribeTrainingJob"] == 2
     found = {(f.rule_id, f.location.resource.rsplit("/", 1)[1]) for f in result.findings}
     assert found == {("SW101", "unscaled"), ("SW101", "tagged"), ("SW201", "spot-no-checkpoint"),
-                     ("SW302", "on-demand-p3")}
+                     ("SW203", "on-demand-p3"), ("SW302", "on-demand-p3")}
 
 
 # --- What each collector makes of the responses ---------------------------------------------------

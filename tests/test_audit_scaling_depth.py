@@ -1,10 +1,10 @@
-"""Scaling in depth over live accounts (issue 11): SW105's customized metrics and SW107..SW111.
+"""Scaling in depth over live accounts (issue 11): SW105's customized metrics, SW107..SW111 and SW203.
 
 moto keeps suspended states, step policies, customized metrics and scheduled actions as AWS returns
 them, and ``tests/audit_scenario.py`` seeds each rule's case into the account every audit test reads.
 What moto leaves out is answered here by botocore Stubbers, which check every request and response
 against the API model: the ``Alarms`` AWS lists for a step policy (the alarms themselves are real moto
-CloudWatch alarms, read with ``DescribeAlarms``).
+CloudWatch alarms, read with ``DescribeAlarms``) and a training job's ``BillableTimeInSeconds``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 import audit_scenario as scenario
-from auditor import engine
+from auditor import catalog, engine
+from auditor.audit import AuditError, collect_settings
 from auditor.rules import load_rules
 from auditor.sources import aws
 
@@ -272,3 +273,64 @@ def test_customized_metrics_that_cannot_track_are_invalid():
     invalid = ("cpu-in-aws-sagemaker", "cpu-without-variant", "cpu-summed", "gpu-fraction",
                "invocations-per-instance-namespace")
     assert found == dict.fromkeys(invalid, "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification")
+
+
+# --- SW203: on-demand training and what spot would have saved ------------------------------------
+
+
+def _job(name: str, *, spot: bool = False, billable: int | None = 3600, status: str = "Completed",
+         **resources) -> dict:
+    """A ``TrainingJob`` search record (moto's training jobs have no BillableTimeInSeconds)."""
+    created = datetime.now(timezone.utc) - timedelta(hours=3)
+    record = {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{scenario.ACCOUNT}:training-job/"
+              f"{name}", "CreationTime": created, "TrainingJobStatus": status, "EnableManagedSpotTraining": spot,
+              "ResourceConfig": {"VolumeSizeInGB": 50, **resources},
+              "StoppingCondition": {"MaxRuntimeInSeconds": 86400}}
+    if billable is not None:
+        record.update(BillableTimeInSeconds=billable, TrainingTimeInSeconds=billable)
+    return record
+
+
+def price(instance_type: str) -> float:
+    return catalog.lookup(instance_type).price_per_hour
+
+
+def test_on_demand_training_carries_what_spot_would_have_saved():
+    jobs = [
+        _job("pair", billable=5400, InstanceType="ml.m5.xlarge", InstanceCount=2),
+        _job("cluster", InstanceGroups=[
+            {"InstanceGroupName": "cpu", "InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+            {"InstanceGroupName": "gpu", "InstanceType": "ml.g5.2xlarge", "InstanceCount": 2}]),
+        _job("unpriced", InstanceType="ml.p3.2xlarge", InstanceCount=1),  # no catalog price: no saving
+        _job("running", billable=None, status="InProgress", InstanceType="ml.m5.xlarge", InstanceCount=1),
+        _job("spot", spot=True, InstanceType="ml.m5.xlarge", InstanceCount=1),  # not SW203
+    ]
+    params = {"SW203": {"spot_discount": 0.5}}
+    settings = collect_settings(load_rules(), params, 14)
+    assert settings.spot_discount == 0.5
+    with mock_aws():
+        c = scenario.clients(REGION)
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        with Stubber(sagemaker) as stub:
+            scenario.search_endpoints(stub)
+            scenario.search_training_jobs(stub, *jobs)
+            model = collect(sagemaker, c.autoscaling, c.cloudwatch, settings).model
+            stub.assert_no_pending_responses()
+    read = {job.name: job for job in model.training_jobs}
+    assert (read["pair"].billable_seconds, read["pair"].instance_count) == (5400, 2)
+    assert read["cluster"].instance_count == 3 and read["running"].billable_seconds is None
+    savings = {f.location.resource.rsplit("/", 1)[1]: f.monthly_savings_usd for f in findings(model, "SW203",
+                                                                                               params=params)}
+    assert savings == {
+        "pair": pytest.approx(round(1.5 * 2 * price("ml.m5.xlarge") * 0.5, 2)),
+        "cluster": pytest.approx(round(1 * (price("ml.m5.xlarge") + 2 * price("ml.g5.2xlarge")) * 0.5, 2)),
+        "unpriced": None,
+        "running": None,
+    }
+
+
+def test_the_spot_discount_defaults_to_the_rules_and_must_be_a_fraction():
+    assert collect_settings(load_rules(), {}, 14).spot_discount == RULES["SW203"].default_params()["spot_discount"]
+    for wrong in (0, 1.5, 70, "0.7", True):
+        with pytest.raises(AuditError, match="SW203 spot_discount must be a fraction"):
+            collect_settings(load_rules(), {"SW203": {"spot_discount": wrong}}, 14)

@@ -97,6 +97,9 @@ class CollectSettings:
     """Training jobs created in this many past days are read."""
     headroom: Headroom | None
     """``None``: no smaller instance type is suggested."""
+    spot_discount: float | None = None
+    """Share of the on-demand price managed spot training is assumed to save (SW203's ``spot_discount``);
+    ``None``: on-demand training jobs get no estimated saving."""
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -712,15 +715,19 @@ def _training_jobs(sagemaker, scope: _Scope, settings: CollectSettings) -> list[
                                                                   MaxResults=100)]
         jobs = [job for job in _describe_all(sagemaker.describe_training_job, "TrainingJobName", names, scope)
                 if job is not None]
-    return [(_training_job(job, scope), _tag_suppressions(job.get("Tags"), scope.location(job["TrainingJobArn"])))
+    return [(_training_job(job, scope, settings.spot_discount),
+             _tag_suppressions(job.get("Tags"), scope.location(job["TrainingJobArn"])))
             for job in jobs]
 
 
-def _training_job(described: dict, scope: _Scope) -> TrainingJob:
+def _training_job(described: dict, scope: _Scope, spot_discount: float | None) -> TrainingJob:
     stopping = described.get("StoppingCondition", {})
     resources = described.get("ResourceConfig", {})
-    groups = resources.get("InstanceGroups") or [{}]  # heterogeneous clusters: judged by their first group
-    instance_type = resources.get("InstanceType") or groups[0].get("InstanceType")
+    groups = resources.get("InstanceGroups")
+    # Heterogeneous clusters are judged by their first group's type, and cost what all their groups cost.
+    instance_type = resources.get("InstanceType") or (groups or [{}])[0].get("InstanceType")
+    cluster = groups or [{"InstanceType": instance_type, "InstanceCount": resources.get("InstanceCount")}]
+    counts = [group.get("InstanceCount") for group in cluster]
     location = scope.location(described["TrainingJobArn"])
     return TrainingJob(
         source=SOURCE,
@@ -739,7 +746,29 @@ def _training_job(described: dict, scope: _Scope) -> TrainingJob:
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
         max_wait_set="MaxWaitTimeInSeconds" in stopping,
         **catalog.instance_fields(instance_type),
+        billable_seconds=described.get("BillableTimeInSeconds"),
+        instance_count=None if None in counts else sum(counts),
+        spot_saving_usd=_spot_saving(described, cluster, spot_discount),
     )
+
+
+def _spot_saving(described: dict, cluster: list, spot_discount: float | None) -> float | None:
+    """What managed spot would have saved on an on-demand run (SW203): its billable time (per instance) x
+    each instance group's count x the catalog's on-demand price x ``spot_discount``.
+
+    ``None`` for a spot job, a job not billed yet (running), or a cluster with a type the catalog has no
+    price for: no saving rather than a guess.
+    """
+    billable = described.get("BillableTimeInSeconds")
+    if described.get("EnableManagedSpotTraining") or billable is None or spot_discount is None:
+        return None
+    hourly = 0.0
+    for group in cluster:
+        facts = catalog.lookup(group.get("InstanceType"))
+        if facts is None or facts.price_per_hour is None or group.get("InstanceCount") is None:
+            return None
+        hourly += facts.price_per_hour * group["InstanceCount"]
+    return round(billable / 3600 * hourly * spot_discount, 2)
 
 
 # --- CloudWatch evidence ------------------------------------------------------------------------
