@@ -483,18 +483,25 @@ def explain_text(rule) -> str:
 
 
 @main.command("iam-policy")
-@click.option("--role-name", default=iam.DEFAULT_ROLE_NAME, show_default=True,
-              callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
-              help="Role that `sagewise audit --role-name` assumes in each account.")
+@click.option("--role-name", callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
+              help="Role assumed in each account by `sagewise audit --role-name` [default: "
+                   f"{iam.DEFAULT_ROLE_NAME}], or with --remediate by `sagewise remediate --apply --role-name` "
+                   f"[default: {iam.DEFAULT_REMEDIATION_ROLE_NAME}].")
 @click.option("--partition", type=click.Choice(iam.PARTITIONS), default="aws", show_default=True,
               help="AWS partition of the accounts (the ARN prefix).")
-def iam_policy(role_name, partition):
+@click.option("--remediate", is_flag=True,
+              help="The policy of `sagewise remediate --apply` and `sagewise undo` (they write) instead.")
+def iam_policy(role_name, partition, remediate):
     """Print the least-privilege IAM policy for `sagewise audit`, as JSON.
 
     Attach it to the identity that runs the audit, and (without its AssumeRole statement) to the
     role the audit assumes in each account. The audit refuses any call this policy does not grant.
+    With --remediate, the same for applying and undoing remediation plans (planning is an audit).
     """
-    click.echo(json.dumps(iam.policy_document(iam.AUDIT, role_name=role_name, partition=partition), indent=2))
+    statements, default_role = (iam.REMEDIATE, iam.DEFAULT_REMEDIATION_ROLE_NAME) if remediate \
+        else (iam.AUDIT, iam.DEFAULT_ROLE_NAME)
+    click.echo(json.dumps(iam.policy_document(statements, role_name=role_name or default_role, partition=partition),
+                          indent=2))
 
 
 @main.command("baseline")
@@ -585,3 +592,161 @@ def cfnlint_rules():
     from .cfnlint_rules import DIRECTORY
 
     click.echo(str(DIRECTORY))
+
+
+# --- sagewise remediate, sagewise undo ---------------------------------------------------------------------------
+
+_PLAN_SCOPE = ("regions", "all_regions", "accounts", "organization", "exclude_accounts", "jobs", "training_days")
+"""Options of ``audit`` that choose what a plan covers."""
+_CREDENTIALS = ("profile", "role_name", "external_id", "role_session_name", "duration_seconds", "max_attempts",
+                "connect_timeout", "read_timeout")
+"""Options of ``audit`` that say how to reach the accounts (planning, applying and undoing alike)."""
+_PLAN_ONLY = _PLAN_SCOPE + ("select", "extend_select", "ignore", "config_file", "isolated", "rules_dir",
+                            "unsafe_fixes", "plan_out", "output_format")
+_APPLY_ONLY = ("journal_file", "yes", "max_changes")
+
+
+def _audit_params(names) -> list:
+    """The ``audit`` command's own options called ``names``: one definition, the same checks and help (a
+    remediation's role session is ``sagewise-remediate`` in CloudTrail, though)."""
+    import copy
+
+    params = [copy.copy(param) for param in audit.params if param.name in names]
+    for param in params:
+        if param.name == "role_session_name":
+            param.default = "sagewise-remediate"
+    return params
+
+
+def _given(ctx, names) -> list:
+    """The options among ``names`` given on the command line (or in the environment), as they are spelt."""
+    return [param.opts[0] for param in ctx.command.params if param.name in names
+            and ctx.get_parameter_source(param.name) not in (None, click.core.ParameterSource.DEFAULT)]
+
+
+def _remediation():
+    """The remediation package, or a usage error when boto3 is missing (the lint path never imports it)."""
+    try:
+        from .remediation import access, runs
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("boto3", "botocore"):
+            raise
+        raise UsageProblem("sagewise remediate and undo need boto3: pip install 'sagewise[aws]'") from None
+    return access, runs
+
+
+def _credentials(access, kwargs):
+    return access.Credentials(**{name: kwargs[name] for name in _CREDENTIALS})
+
+
+def _confirmation(yes: bool, command: str):
+    """How to ask before changing an account: not at all with --yes, else on the terminal, else refuse."""
+    if yes:
+        return None
+    if not sys.stdin.isatty():
+        raise UsageProblem(f"{command} asks for confirmation and standard input is not a terminal: pass --yes")
+    return lambda question: click.confirm(question, default=False)
+
+
+def _journal_hint(journal_file) -> None:
+    click.echo(f"sagewise: the journal {journal_file} records every call that may have been made; "
+               f"`sagewise undo {journal_file}` reverts them", err=True)
+
+
+@main.command("remediate", params=_audit_params(_PLAN_SCOPE + _CREDENTIALS))
+@rule_options
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also plan unsafe fixes: instance type changes (SW301, SW302), parking idle endpoints (SW303).")
+@click.option("--plan-out", type=click.Path(dir_okay=False), help="Write the plan as JSON to FILE (it is also printed).")
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="How the plan is printed.")
+@click.option("--apply", "plan_file", type=click.Path(dir_okay=False), metavar="PLAN",
+              help="Apply the plan in PLAN (written by --plan-out) instead of making one.")
+@click.option("--journal", "journal_file", type=click.Path(dir_okay=False),
+              help="With --apply: the journal to append to [default: PLAN's name with .journal.jsonl, beside it].")
+@click.option("--yes", is_flag=True, help="With --apply: apply without asking.")
+@click.option("--max-changes", type=click.IntRange(min=1), default=50, show_default=True,
+              help="With --apply: refuse a plan of more steps than this.")
+@click.pass_context
+def remediate(ctx, plan_file, journal_file, yes, max_changes, **kwargs):
+    """Plan the fixes of live findings, or apply a plan (--apply PLAN).
+
+    \b
+    sagewise remediate --region us-east-1 --plan-out plan.json    audit and plan; nothing changes
+    sagewise remediate --apply plan.json                           apply it, step by step, journaled
+    sagewise undo plan.journal.jsonl                               revert what was applied
+
+    A plan lists, per step, the findings it fixes, the API calls with their parameters, the state
+    each call expects (a step whose resources changed since is refused when applied), the calls
+    that undo it and the IAM actions they need. Safe fixes only, unless --unsafe-fixes.
+
+    Exit status: planning, 0 (2 when an account, region or resource could not be read); applying,
+    0 when every step is applied (or was already), 1 when a step was refused or failed, 2 when
+    the plan, the journal or the options cannot be used (nothing is changed then).
+    """
+    if plan_file and _given(ctx, _PLAN_ONLY):
+        raise UsageProblem(f"{_given(ctx, _PLAN_ONLY)[0]} goes with making a plan, not with --apply")
+    if not plan_file and _given(ctx, _APPLY_ONLY):
+        raise UsageProblem(f"{_given(ctx, _APPLY_ONLY)[0]} goes with --apply")
+    if (kwargs["accounts"] or kwargs["organization"]) and not kwargs["role_name"]:
+        raise UsageProblem("--account and --organization need --role-name")
+    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
+        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+    if plan_file:
+        confirm = _confirmation(yes, "sagewise remediate --apply")
+        access, runs = _remediation()
+        journal_file = journal_file or str(runs.default_journal(plan_file))
+        try:
+            code = runs.apply_plan(plan_file, journal_file=journal_file, max_changes=max_changes,
+                                   credentials=_credentials(access, kwargs), confirm=confirm, echo=click.echo)
+        except runs.RunError as exc:
+            raise UsageProblem(str(exc)) from None
+        except KeyboardInterrupt:
+            _journal_hint(journal_file)
+            raise
+        sys.exit(code)
+    run = Run(fail_on=None, **{name: kwargs.pop(name) for name in
+                               ("config_file", "isolated", "select", "extend_select", "ignore", "rules_dir")})
+    access, runs = _remediation()
+    from .audit import AuditOptions
+
+    scope = {name: tuple(kwargs[name]) if isinstance(kwargs[name], tuple) else kwargs[name]
+             for name in _PLAN_SCOPE + _CREDENTIALS}
+    options = AuditOptions(**scope, progress=sys.stderr.isatty())
+    try:
+        code = runs.plan_accounts(options, run.rules, run.params, run.severities, run.all_params(),
+                                  unsafe=kwargs["unsafe_fixes"], plan_out=kwargs["plan_out"],
+                                  output_format=kwargs["output_format"], echo=click.echo,
+                                  warn=lambda line: click.echo(line, err=True))
+    except runs.RunError as exc:
+        raise UsageProblem(str(exc)) from None
+    sys.exit(code)
+
+
+@main.command("undo", params=_audit_params(_CREDENTIALS))
+@click.argument("journal_file", metavar="JOURNAL", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Revert without asking.")
+@click.pass_context
+def undo(ctx, journal_file, yes, **kwargs):
+    """Revert what `sagewise remediate --apply` recorded in JOURNAL, newest step first.
+
+    Each step is reverted only if its resources are still as the apply left them; a step someone
+    changed since is refused, the others are reverted. An apply that was interrupted (Ctrl-C, a
+    failed call, a killed process) is reverted as far as it got.
+
+    Exit status: 0 when every step is reverted (or nothing was left to revert), 1 when a step was
+    refused or failed, 2 when the journal or the options cannot be used (nothing is changed then).
+    """
+    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
+        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+    confirm = _confirmation(yes, "sagewise undo")
+    access, runs = _remediation()
+    try:
+        code = runs.undo_journal(journal_file, credentials=_credentials(access, kwargs), confirm=confirm,
+                                 echo=click.echo)
+    except runs.RunError as exc:
+        raise UsageProblem(str(exc)) from None
+    except KeyboardInterrupt:
+        _journal_hint(journal_file)
+        raise
+    sys.exit(code)

@@ -61,3 +61,101 @@ def endpoints(c) -> dict:
                        sorted((tag["Key"], tag["Value"]) for tag in tags))
     return found
 
+
+# --- An instance type change, with SageMaker answered by a Stubber (moto has no UpdateEndpoint) -----------------
+
+CPU_ON_GPU = "cpu-on-gpu"
+"""An endpoint serving a CPU-only image on ml.g4dn.xlarge (SW301: the CPU equivalent is ml.m5.xlarge), with a
+scalable target, a target-tracking policy and a scheduled action."""
+OLD_CONFIG, NEW_CONFIG = f"{CPU_ON_GPU}-config", f"{CPU_ON_GPU}-config-m5-xlarge"
+TARGET = f"endpoint/{CPU_ON_GPU}/variant/AllTraffic"
+
+
+def seed_cpu_on_gpu(c) -> None:
+    scenario.add_model(c, "sklearn", scenario.SKLEARN_CPU_IMAGE)
+    scenario.add_endpoint(c, CPU_ON_GPU, "ml.g4dn.xlarge", model="sklearn")
+    scenario.busy(c, CPU_ON_GPU)
+    scenario.add_target(c, TARGET, 1, 3)
+    scenario.add_policy(c, TARGET, "invocations", scale_in=300, scale_out=60)
+    scenario.add_scheduled_action(c, TARGET, "evening")
+
+
+def _variant(instance_type: str) -> dict:
+    return {"VariantName": "AllTraffic", "ModelName": "sklearn", "InitialInstanceCount": 1,
+            "InstanceType": instance_type}
+
+
+def _endpoint(config: str, status: str = "InService") -> dict:
+    described = scenario.endpoint_record(CPU_ON_GPU, config, {"VariantName": "AllTraffic", "CurrentInstanceCount": 1,
+                                                              "DesiredInstanceCount": 1}, status=status)
+    described.pop("Tags")
+    return described
+
+
+class SageMakerAnswers:
+    """Queues on a Stubber what SageMaker answers, in the order the applier asks (each request checked)."""
+
+    def __init__(self, stub):
+        self.stub = stub
+
+    def endpoint(self, config: str, status: str = "InService") -> None:
+        self.stub.add_response("describe_endpoint", _endpoint(config, status), {"EndpointName": CPU_ON_GPU})
+
+    def config(self, name: str, instance_type: str | None) -> None:
+        if instance_type is None:
+            self.stub.add_client_error("describe_endpoint_config", "ValidationException",
+                                       f'Could not find endpoint configuration "{name}".',
+                                       expected_params={"EndpointConfigName": name})
+        else:
+            self.stub.add_response("describe_endpoint_config", scenario.endpoint_config(name, _variant(instance_type)),
+                                   {"EndpointConfigName": name})
+
+    def create_config(self) -> None:
+        self.stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:"
+                                                          f"endpoint-config/{NEW_CONFIG}"},
+                               {"EndpointConfigName": NEW_CONFIG, "ProductionVariants": [_variant("ml.m5.xlarge")]})
+
+    def update(self, config: str) -> None:
+        self.stub.add_response("update_endpoint", {"EndpointArn": scenario.endpoint_arn(CPU_ON_GPU)},
+                               {"EndpointName": CPU_ON_GPU, "EndpointConfigName": config,
+                                "RetainAllVariantProperties": True})
+
+
+def answer_the_change(stub, *, update_fails: bool = False) -> None:
+    """What SageMaker answers while the instance change step is applied: the new config is created, the update
+    takes one poll (or fails, and SageMaker rolls the endpoint back to its old config)."""
+    answers = SageMakerAnswers(stub)
+    answers.config(NEW_CONFIG, None)  # is the step applied already?
+    answers.endpoint(OLD_CONFIG)
+    answers.endpoint(OLD_CONFIG)  # does its premise hold?
+    answers.config(NEW_CONFIG, None)  # the config is not there yet,
+    answers.config(NEW_CONFIG, None)
+    answers.create_config()  # so it is created,
+    answers.config(NEW_CONFIG, "ml.m5.xlarge")  # and is there.
+    answers.endpoint(OLD_CONFIG)  # (scaling is taken down on the autoscaling client meanwhile)
+    answers.update(NEW_CONFIG)
+    if update_fails:
+        answers.endpoint(OLD_CONFIG, "Failed")
+        answers.endpoint(OLD_CONFIG)
+        return
+    answers.endpoint(OLD_CONFIG, "Updating")  # the waiter polls
+    answers.endpoint(NEW_CONFIG)
+    answers.endpoint(NEW_CONFIG)  # and the update is checked
+
+
+def answer_the_undo(stub) -> None:
+    """What SageMaker answers while undo moves the endpoint back to its old config."""
+    answers = SageMakerAnswers(stub)
+    answers.config(NEW_CONFIG, "ml.m5.xlarge")  # still as the apply left it?
+    answers.endpoint(NEW_CONFIG)
+    answers.endpoint(NEW_CONFIG)
+    answers.update(OLD_CONFIG)
+    answers.endpoint(OLD_CONFIG)
+    answers.endpoint(OLD_CONFIG)
+
+
+def answer_the_failed_undo(stub) -> None:
+    """Undo after a failed update: the update is settled as not made, the new config checked, nothing else."""
+    answers = SageMakerAnswers(stub)
+    answers.endpoint(OLD_CONFIG)
+    answers.config(NEW_CONFIG, "ml.m5.xlarge")

@@ -1,4 +1,4 @@
-"""The plan, as people read it (``terraform plan`` style).
+"""The plan and the outcome of a run, as people read them (``terraform plan`` style).
 
 Per step: its number and title, the findings it fixes, then each resource it creates (``+``),
 changes (``~``) or deletes (``-``) with the attributes that change, from what to what. Then the
@@ -8,6 +8,8 @@ findings left to people (no live fix) and those not planned, with why, and a sum
 from __future__ import annotations
 
 import json
+
+from .apply import APPLIED, FAILED, REFUSED, REVERTED, UNCHANGED
 
 _SIGN = {"create": "+", "update": "~", "delete": "-"}
 
@@ -79,3 +81,26 @@ def summary(plan) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+_WORDS = {APPLIED: "applied", UNCHANGED: "unchanged (already applied)", REFUSED: "refused", FAILED: "failed",
+          REVERTED: "reverted"}
+
+
+def result_line(number: int, total: int, result) -> str:
+    line = f"[{number}/{total}] {result.title}: {_WORDS[result.outcome]}"
+    if result.outcome in (APPLIED, REVERTED):
+        line += f" ({_count(result.calls, 'call')})"
+    if result.detail:
+        line += f": {result.detail}"
+    return line
+
+
+def results_summary(results: list, verb: str) -> str:
+    """``Applied 3 steps (1 unchanged, 0 refused, 0 failed).``"""
+    done = APPLIED if verb == "Applied" else REVERTED
+    counts = {outcome: sum(result.outcome == outcome for result in results)
+              for outcome in (done, UNCHANGED, REFUSED, FAILED)}
+    parts = [f"{counts[UNCHANGED]} unchanged"] if verb == "Applied" else []
+    parts += [f"{counts[REFUSED]} refused", f"{counts[FAILED]} failed"]
+    return f"{verb} {_count(counts[done], 'step')} ({', '.join(parts)})."
