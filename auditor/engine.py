@@ -46,11 +46,14 @@ FUNCTIONS = frozenset(_OPTIONS.custom_functions.FUNCTION_TABLE)
 
 
 class _Facts(string.Formatter):
-    """Message formatting: ``{field}`` from the object's facts, ``{params[name]}`` from the rule's."""
+    """Message formatting: ``{field}`` from the object's facts, ``{params[name]}`` from the rule's; a list
+    reads as its items joined by commas."""
 
     def format_field(self, value, format_spec):
         if value is None:
             return "unknown"
+        if isinstance(value, list) and not format_spec:
+            value = ", ".join("unknown" if item is None else str(item) for item in value)
         if isinstance(value, float) and not format_spec and value.is_integer():
             value = int(value)
         return super().format_field(value, format_spec)

@@ -13,11 +13,13 @@ from .model import ResourceModel
 from .scaling import (
     COMPONENT_COPIES,
     DEFAULT_COOLDOWN_SECONDS,
+    LAMBDA_CONCURRENCY,
     SAGEMAKER_DIMENSIONS,
     VARIANT_INSTANCES,
     VARIANT_PROVISIONED_CONCURRENCY,
     alarm_direction,
     customized_metric_problem,
+    lambda_policy_problem,
     metric_problem,
     step_problem,
 )
@@ -65,6 +67,25 @@ def parse_resource_id(resource_id, dimension) -> dict:
     return parsed
 
 
+def parse_lambda_resource_id(resource_id, dimension) -> dict:
+    """Split ``function:<name>:<qualifier>`` into keys, or say why it cannot name provisioned concurrency."""
+    parsed = {"function_key": None, "qualifier_key": None, "resource_id_problem": None}
+    if dimension != LAMBDA_CONCURRENCY or not isinstance(resource_id, (str, Text)) or has_unknown(resource_id):
+        return parsed
+    segments = split(resource_id, ":")
+    if len(segments) != 3 or segments[0] != "function":
+        if isinstance(segments[0], str):
+            parsed["resource_id_problem"] = (f"{LAMBDA_CONCURRENCY} needs a ResourceId of the form "
+                                             "function:<name>:<alias>")
+        return parsed
+    if segments[2] == "$LATEST":
+        parsed["resource_id_problem"] = ("provisioned concurrency cannot be set on $LATEST; name an alias or a "
+                                         "published version")
+        return parsed
+    parsed.update(function_key=segments[1], qualifier_key=segments[2])
+    return parsed
+
+
 def _literal_head(head) -> bool:
     """Only a literal first segment proves the shape wrong; ``${Prefix}/...`` might be anything."""
     return isinstance(head, str)
@@ -102,6 +123,7 @@ def link(model: ResourceModel) -> None:
     _link_policies(model)
     _link_variants(model)
     _link_components(model)
+    _link_concurrency(model)
 
 
 def _link_alarms(model: ResourceModel) -> None:
@@ -173,6 +195,8 @@ def _apply_policy_defaults(policy) -> None:
             customized_metric_problem(policy.customized_metric_name, policy.customized_namespace,
                                       policy.customized_statistic, policy.customized_dimensions,
                                       policy.target_value, policy.dimension)
+    if policy.namespace == "lambda" or policy.dimension == LAMBDA_CONCURRENCY:
+        policy.metric_problem = lambda_policy_problem(policy.policy_type, policy.metric_type, policy.target_value)
     if policy.policy_type == "StepScaling":
         policy.step_problem = step_problem(policy.step_adjustments, policy.adjustment_type,
                                            policy.metric_aggregation_type, policy.alarm_directions)
@@ -260,3 +284,28 @@ def _link_components(model: ResourceModel) -> None:
             component.has_scalable_target = True
         else:
             component.has_scalable_target = None if unresolved else False
+
+
+def _link_concurrency(model: ResourceModel) -> None:
+    """Which provisioned concurrency a Lambda target scales, and targets that name no alias or version."""
+    targets = [t for t in model.scalable_targets if t.dimension == LAMBDA_CONCURRENCY and t.condition_off is None]
+    unresolved = any(t.function_key is None and t.resource_id_problem is None for t in targets)
+    for concurrency in model.provisioned_concurrency:
+        if concurrency.qualifier_kind == "latest":
+            continue
+        if has_unknown(concurrency.function_key) or has_unknown(concurrency.qualifier_key):
+            concurrency.has_scalable_target = None if targets else False
+            continue
+        matched = any(t.function_key == concurrency.function_key and t.qualifier_key == concurrency.qualifier_key
+                      for t in targets)
+        concurrency.has_scalable_target = True if matched else (None if unresolved else False)
+    published = {function.key: function.qualifier_keys for function in model.functions
+                 if function.key is not None and function.qualifier_keys is not None}
+    for target in targets:
+        qualifiers = published.get(target.function_key)
+        if target.resource_id_problem or qualifiers is None or any(has_unknown(q) for q in qualifiers):
+            continue
+        if target.qualifier_key not in qualifiers:
+            names = ", ".join(sorted(str(q) for q in qualifiers)) or "none"
+            target.resource_id_problem = (f"the function publishes no alias or version {target.qualifier_key} "
+                                          f"(it publishes: {names})")

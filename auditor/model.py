@@ -138,6 +138,10 @@ class Variant(Resource):
     """Computed by linking: True/False, or ``None`` when some target's resource ID could not be resolved."""
     conditional_scaling: str | None = None
     """Computed by linking: when its only scalable targets are off by default, why (their condition)."""
+    provisioned_concurrency: int | None = None
+    """Serverless variants: ``ServerlessConfig.ProvisionedConcurrency`` (warm capacity, billed while idle)."""
+    max_concurrency: int | None = None
+    """Serverless variants: ``ServerlessConfig.MaxConcurrency``."""
     # Live evidence (audit only).
     peak_cpu_per_vcpu: float | None = None
     peak_memory: float | None = None
@@ -183,8 +187,11 @@ class ScalableTarget(Resource):
     endpoint_key: Any = field(default=None, repr=False)
     variant_key: Any = field(default=None, repr=False)
     component_key: Any = field(default=None, repr=False)
+    function_key: Any = field(default=None, repr=False)
+    """Lambda targets (``function:<name>:<qualifier>``): the function's and the qualifier's identity."""
+    qualifier_key: Any = field(default=None, repr=False)
     resource_id_problem: str | None = None
-    """Why the ResourceId cannot name a real variant (see SW106), or ``None``."""
+    """Why the ResourceId cannot name a real variant (see SW106) or alias (see SW403), or ``None``."""
     key: Any = field(default=None, repr=False)
     """How scaling policies refer to this target (a logical ID, or the resource triple)."""
     suspended: str | None = None
@@ -322,6 +329,88 @@ class TransformJob(Resource):
     size_rank: int | None = None
 
 
+@dataclass
+class Function(Resource):
+    """A Lambda function: what package it runs, what calls it synchronously, whether it keeps warm capacity."""
+
+    name: str | None = None
+    key: Any = field(default=None, repr=False)
+    """Comparable identity of its name (what ``function:<name>:<qualifier>`` ResourceIds hold)."""
+    package_type: str | None = None
+    """``Image`` or ``Zip``."""
+    memory_mb: int | None = None
+    synchronous_trigger: str | None = None
+    """What invokes it and waits: ``API Gateway``, ``a function URL``, ``a load balancer``; ``None`` when none
+    is seen."""
+    provisioned_concurrency: bool | None = None
+    """Whether any alias or version of it has provisioned concurrency (``None`` when that cannot be known)."""
+    snap_start: bool = False
+    """SnapStart restores published versions from a snapshot: the other cure for cold starts (and it cannot be
+    combined with provisioned concurrency)."""
+    qualifier_keys: Any = field(default=None, repr=False)
+    """The aliases and versions published for it (``None`` when not known: a live function seen partly)."""
+    monthly_cost_usd: float | None = None
+
+
+@dataclass
+class ProvisionedConcurrency(Resource):
+    """Provisioned concurrency set on a Lambda alias or version (``$LATEST`` cannot have it)."""
+
+    function: str | None = None
+    function_key: Any = field(default=None, repr=False)
+    qualifier: str | None = None
+    qualifier_key: Any = field(default=None, repr=False)
+    qualifier_kind: str | None = None
+    """``alias``, ``version`` or ``latest``."""
+    executions: int | None = None
+    scaling_resource_id: str | None = None
+    """The ResourceId a scalable target for it must have (``function:<name>:<qualifier>``)."""
+    has_scalable_target: bool | None = None
+    """Computed by linking, like a variant's."""
+    utilization: float | None = None
+    """Live: peak ``ProvisionedConcurrencyUtilization`` over the lookback window (a fraction)."""
+    monthly_cost_usd: float | None = None
+    """Live: what its warm capacity costs a month while idle (see SW402)."""
+
+
+@dataclass
+class AutoScalingGroup(Resource):
+    """An EC2 Auto Scaling group: its instance types, how much of it is Spot, and what scales it."""
+
+    name: str | None = None
+    key: Any = field(default=None, repr=False)
+    min_size: int | None = None
+    max_size: int | None = None
+    instance_types: list = field(default_factory=list)
+    instance_type_count: int | None = None
+    """Distinct instance types it can launch (``None`` when one comes from a value not known)."""
+    instance_selection: str | None = None
+    """Its instance types as messages show them, or how they are chosen (attribute-based selection)."""
+    attribute_based: bool = False
+    """Its instance types are chosen by ``InstanceRequirements`` (attribute-based selection)."""
+    spot: bool | None = None
+    """Whether it launches Spot instances (above the On-Demand base of a mixed instances policy, or all of
+    them through a launch template's market options or a launch configuration's SpotPrice)."""
+    mixed_instances: bool = False
+    """It has a ``MixedInstancesPolicy`` (the only way to choose a Spot allocation strategy)."""
+    on_demand_base: int | None = None
+    on_demand_percentage: int | None = None
+    """``OnDemandPercentageAboveBaseCapacity`` (100, all On-Demand, when not written)."""
+    spot_allocation_strategy: str | None = None
+    """The effective Spot allocation strategy of a mixed instances policy (``lowest-price`` when not written)."""
+    spot_allocation_text: str | None = None
+    """The strategy as messages show it (``lowest-price (the default)`` when not written)."""
+    capacity_rebalance: bool | None = None
+    accelerated: bool | None = None
+    """Whether its instance types carry GPUs or other accelerators (``None`` when a type is not known)."""
+    serves_traffic: bool = False
+    """It is behind a load balancer (target groups or classic load balancers)."""
+    policy_count: int | None = None
+    """Scaling policies and scheduled actions on it (``None`` when one names a group that cannot be known)."""
+    scaled_by: str | None = None
+    """What else sizes it: an ECS capacity provider with managed scaling, the Kubernetes cluster autoscaler."""
+
+
 COLLECTIONS = {
     "endpoints": Endpoint,
     "variants": Variant,
@@ -332,6 +421,9 @@ COLLECTIONS = {
     "alarms": Alarm,
     "training_jobs": TrainingJob,
     "transform_jobs": TransformJob,
+    "functions": Function,
+    "provisioned_concurrency": ProvisionedConcurrency,
+    "auto_scaling_groups": AutoScalingGroup,
 }
 """Collection name (as rule files spell it) -> model class."""
 
@@ -349,6 +441,9 @@ class ResourceModel:
     alarms: list = field(default_factory=list)
     training_jobs: list = field(default_factory=list)
     transform_jobs: list = field(default_factory=list)
+    functions: list = field(default_factory=list)
+    provisioned_concurrency: list = field(default_factory=list)
+    auto_scaling_groups: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
     """:class:`Suppression` entries declared in the source (template Metadata)."""
 

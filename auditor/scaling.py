@@ -10,6 +10,8 @@ VARIANT_INSTANCES = "sagemaker:variant:DesiredInstanceCount"
 VARIANT_PROVISIONED_CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
 COMPONENT_COPIES = "sagemaker:inference-component:DesiredCopyCount"
 SAGEMAKER_DIMENSIONS = (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY, COMPONENT_COPIES)
+LAMBDA_CONCURRENCY = "lambda:function:ProvisionedConcurrency"
+LAMBDA_UTILIZATION = "LambdaProvisionedConcurrencyUtilization"
 
 METRIC_DIMENSION = {
     "SageMakerVariantInvocationsPerInstance": VARIANT_INSTANCES,
@@ -55,8 +57,10 @@ OTHER_SERVICE_METRICS = frozenset(
 DEFAULT_COOLDOWN_SECONDS = {
     VARIANT_INSTANCES: 300,
     VARIANT_PROVISIONED_CONCURRENCY: 300,
+    LAMBDA_CONCURRENCY: 0,
 }
-"""Cooldown applied when a target-tracking policy omits one. Inference components: not documented."""
+"""Cooldown applied when a target-tracking policy omits one (facts section 2.1: 0 s for Lambda provisioned
+concurrency). Inference components: not documented."""
 
 
 def metric_problem(metric_type, dimension, target_value) -> str | None:
@@ -101,15 +105,14 @@ def metric_correction(metric_type, dimension, target_value) -> tuple[str, object
     """
     if not isinstance(metric_type, str):
         return None
+    is_number = isinstance(target_value, (int, float)) and not isinstance(target_value, bool)
+    if metric_type in FRACTION_METRICS and is_number and 1 < target_value <= 100:
+        return "target_value", round(target_value / 100, 4)
     if metric_type not in METRIC_DIMENSION:
         candidate = _closest(metric_type)
         if candidate is not None and metric_type not in OTHER_SERVICE_METRICS \
                 and METRIC_DIMENSION[candidate] == dimension:
             return "metric_type", candidate
-        return None
-    is_number = isinstance(target_value, (int, float)) and not isinstance(target_value, bool)
-    if metric_type in FRACTION_METRICS and is_number and 1 < target_value <= 100:
-        return "target_value", round(target_value / 100, 4)
     return None
 
 
@@ -206,4 +209,18 @@ def customized_metric_problem(name, namespace, statistic, dimensions, target_val
             return f"{name} is published per EndpointName and VariantName; without both dimensions it has no data"
     if name in INVOCATION_METRICS and namespace == ENDPOINT_INSTANCE_NAMESPACE:
         return f"{name} is published in AWS/SageMaker, not {ENDPOINT_INSTANCE_NAMESPACE}"
+    return None
+
+
+def lambda_policy_problem(policy_type, metric_type, target_value) -> str | None:
+    """Why a policy cannot scale Lambda provisioned concurrency: step scaling is not supported for it, and
+    its utilization metric is a fraction in (0, 1]."""
+    if policy_type == "StepScaling":
+        return "Application Auto Scaling does not support step scaling for Lambda provisioned concurrency"
+    if metric_type == LAMBDA_UTILIZATION and isinstance(target_value, (int, float)) \
+            and not isinstance(target_value, bool) and not 0 < target_value <= 1:
+        hint = f" (write {target_value / 100:g} for {target_value:g} %)" if 1 < target_value <= 100 else ""
+        return f"{LAMBDA_UTILIZATION} is a fraction between 0 and 1, so a target of {target_value:g} cannot work{hint}"
+    if isinstance(metric_type, str) and metric_type != LAMBDA_UTILIZATION and metric_type in METRIC_DIMENSION:
+        return f"{metric_type} is a SageMaker metric and cannot scale a Lambda function"
     return None

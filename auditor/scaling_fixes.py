@@ -12,6 +12,8 @@ SCALE_OUT_COOLDOWN, SCALE_IN_COOLDOWN = 60, 300
 """Cooldowns of an added policy: add capacity within a minute, remove it only after five."""
 PARAMETERS_OF = "SW101"
 """The rule whose parameters set what is added (SW102's fix adds the same policies)."""
+LAMBDA_PARAMETERS_OF = "SW402"
+"""The rule whose parameters set the policy added to Lambda provisioned concurrency."""
 
 
 def max_capacity(params: dict, minimum: int) -> int:
@@ -58,3 +60,9 @@ def component_policy(params: dict) -> tuple[str, dict]:
     """(policy name, configuration) that scale an inference component's copies."""
     return "invocations-per-copy", tracking("SageMakerInferenceComponentInvocationsPerCopy",
                                             params[PARAMETERS_OF]["fix_target_invocations_per_copy"])
+
+
+def concurrency_policy(params: dict) -> tuple[str, dict]:
+    """(policy name, configuration) that scale Lambda provisioned concurrency (a utilization fraction)."""
+    return "provisioned-concurrency-utilization", tracking(
+        "LambdaProvisionedConcurrencyUtilization", params[LAMBDA_PARAMETERS_OF]["fix_target_utilization"])

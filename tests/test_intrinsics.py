@@ -66,6 +66,12 @@ TEMPLATE = textwrap.dedent("""\
           EndpointName: !GetAtt Endpoint.EndpointName
       Bucket:
         Type: AWS::S3::Bucket
+      Scorer:
+        Type: AWS::Lambda::Function
+        Properties: {FunctionName: !Sub "${Name}-scorer"}
+      UnnamedFunction:
+        Type: AWS::Serverless::Function
+        Properties: {}
       Target:
         Type: AWS::ApplicationAutoScaling::ScalableTarget
         Properties: {}
@@ -128,6 +134,16 @@ def test_ref_of_other_resources_and_unknown_names(resolver):
     assert resolve(resolver, "!Ref Target") == Token("ref", "Target")
     assert resolve(resolver, "!Ref Nowhere") == UNKNOWN
     assert resolve(resolver, "{Ref: [Name]}") == UNKNOWN
+
+
+def test_ref_of_a_lambda_function_is_its_name(resolver):
+    # Fact sheet 4.2: ResourceIds name functions as function:${Fn}:live, so the Ref must compare with the name.
+    assert resolve(resolver, "!Ref Scorer") == "churn-scorer"
+    assert resolve(resolver, '!Sub "function:${Scorer}:live"') == "function:churn-scorer:live"
+    # A generated name is still one identity, the same whether written !Ref or ${...}.
+    assert resolve(resolver, "!Ref UnnamedFunction") == Token("ref", "UnnamedFunction")
+    assert resolve(resolver, '!Sub "function:${UnnamedFunction}:live"') == Text(
+        ("function:", Token("ref", "UnnamedFunction"), ":live"))
 
 
 # -- Sub --------------------------------------------------------------------------------------------------------

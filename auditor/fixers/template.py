@@ -16,7 +16,16 @@ import re
 from collections.abc import Callable
 
 from .. import catalog, rightsizing, scaling, scaling_fixes
-from ..model import ScalableTarget, ScalingPolicy, Suppression, TrainingJob, TransformJob, Variant
+from ..model import (
+    AutoScalingGroup,
+    ProvisionedConcurrency,
+    ScalableTarget,
+    ScalingPolicy,
+    Suppression,
+    TrainingJob,
+    TransformJob,
+    Variant,
+)
 from . import embedded
 from .edits import SAFE, UNSAFE, Fix
 from .render import get_att, ref, sub
@@ -277,6 +286,150 @@ def fix_invalid_scaling_metric(finding, context: _Context) -> Fix | None:
                 context.source.replace_value(path, value))
 
 
+# -- SW402 / SW403: Lambda provisioned concurrency -----------------------------------------------------------
+
+
+def fix_concurrency_without_autoscaling(finding, context: _Context) -> Fix:
+    """A target on ``function:<name>:<qualifier>`` from the configured count (MinCapacity stays there:
+    lowering it is what saves money at night, and a capacity change is not a safe fix) and a policy
+    tracking LambdaProvisionedConcurrencyUtilization. The target depends on the alias, which must exist
+    before Application Auto Scaling can register it."""
+    concurrency: ProvisionedConcurrency = finding.model_object
+    logical_id = concurrency.location.resource
+    resource = context.resources[logical_id]
+    path = concurrency.document_path + ("Properties",)
+    minimum = _literal_count(context, path + ("ProvisionedConcurrencyConfig", "ProvisionedConcurrentExecutions"))
+    if resource.get("Type") == "AWS::Serverless::Function":
+        alias = context.source.node(path + ("AutoPublishAlias",))
+        if not isinstance(alias, str) or not re.fullmatch(r"[A-Za-z0-9]+", alias):
+            raise Unfixable("the alias SAM publishes is not a literal name")
+        properties = context.source.node(path)
+        function = _name_in_sub(context, path + ("FunctionName",)) if "FunctionName" in properties \
+            else "${%s}" % logical_id
+        qualifier, depends_on = alias, f"{logical_id}Alias{alias}"  # the alias's logical ID in SAM's output
+    else:
+        function = _function_name_in_sub(context, path + ("FunctionName",))
+        if resource.get("Type") == "AWS::Lambda::Version":
+            qualifier, depends_on = "${%s.Version}" % logical_id, None
+        else:
+            qualifier, depends_on = _name_in_sub(context, path + ("Name",)), logical_id
+    resource_id = f"function:{function}:{qualifier}"
+    target_id = context.fresh_id(logical_id, "ConcurrencyTarget")
+    policy_id = context.fresh_id(logical_id, "ConcurrencyPolicy")
+    target = {"Type": TARGET_TYPE, **({"DependsOn": depends_on} if depends_on else {}), "Properties": {
+        "ServiceNamespace": "lambda",
+        "ScalableDimension": scaling.LAMBDA_CONCURRENCY,
+        "ResourceId": sub(resource_id) if "${" in resource_id else resource_id,
+        "MinCapacity": minimum,
+        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
+    }}
+    name, configuration = scaling_fixes.concurrency_policy(context.params)
+    edit = context.source.add_entries(("Resources",), {
+        target_id: target, policy_id: _policy(target_id, name, configuration)},
+        separate=_blank_lines_between_resources(context))
+    return _fix(finding, f"add {target_id} and {policy_id} ({name}, "
+                f"{minimum}..{target['Properties']['MaxCapacity']})", edit)
+
+
+def _function_name_in_sub(context: _Context, path) -> str:
+    """A ``FunctionName`` property as a piece of a ``function:<name>:...`` ResourceId: ``!Ref Function`` and
+    ``!GetAtt Function.Arn`` of a function in the template become ``${Function}`` (its name)."""
+    value = context.source.node(path)
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        target = argument if function == "Ref" else (
+            argument[0] if function == "Fn::GetAtt" and isinstance(argument, list) and argument[1:] == ["Arn"]
+            else None)
+        if isinstance(target, str) and context.resources.get(target, {}).get("Type") in \
+                ("AWS::Lambda::Function", "AWS::Serverless::Function"):
+            return "${%s}" % target
+    if isinstance(value, str) and value.startswith("arn:"):
+        raise Unfixable("the function is named by its ARN")
+    return _name_in_sub(context, path)
+
+
+def fix_invalid_concurrency_scaling(finding, context: _Context) -> Fix | None:
+    """Only a percentage written for the utilization fraction has one right answer; an alias on $LATEST
+    needs a version published, and a ResourceId naming no alias needs its author."""
+    if not isinstance(finding.model_object, ScalingPolicy):
+        return None
+    return fix_invalid_scaling_metric(finding, context)
+
+
+# -- SW404: serverless provisioned concurrency -------------------------------------------------------------------
+
+
+def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -> Fix:
+    """A target from the variant's provisioned concurrency up to its MaxConcurrency (the service's ceiling
+    for it), tracking SageMakerVariantProvisionedConcurrencyUtilization."""
+    variant: Variant = finding.model_object
+    if not variant.owners:
+        raise Unfixable("the variant's endpoint is not in this template")
+    endpoint_id = variant.owners[0]
+    settings = variant.document_path + ("ServerlessConfig",)
+    minimum = _literal_count(context, settings + ("ProvisionedConcurrency",))
+    ceiling = _literal_count(context, settings + ("MaxConcurrency",))
+    maximum = min(scaling_fixes.max_capacity(context.params, minimum), ceiling)
+    if maximum <= minimum:
+        raise Unfixable("MaxConcurrency leaves provisioned concurrency no room to grow")
+    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    prefix = _identifier(endpoint_id, variant.variant_name or "")
+    target_id = context.fresh_id(prefix, "ConcurrencyTarget")
+    policy_id = context.fresh_id(prefix, "ConcurrencyPolicy")
+    target = {"Type": TARGET_TYPE, "Properties": {
+        "ServiceNamespace": "sagemaker",
+        "ScalableDimension": scaling.VARIANT_PROVISIONED_CONCURRENCY,
+        "ResourceId": sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}"),
+        "MinCapacity": minimum,
+        "MaxCapacity": maximum,
+    }}
+    name, configuration = _variant_policy(context, "serverless", endpoint_id)
+    edit = context.source.add_entries(("Resources",), {
+        target_id: target, policy_id: _policy(target_id, name, configuration)},
+        separate=_blank_lines_between_resources(context))
+    return _fix(finding, f"add {target_id} and {policy_id} ({name}, {minimum}..{maximum})", edit)
+
+
+# -- SW501 / SW503: Spot Auto Scaling groups ---------------------------------------------------------------------
+
+SPOT_ALLOCATION = "price-capacity-optimized"
+INSTANCE_REPLACING_UPDATES = ("AutoScalingRollingUpdate", "AutoScalingReplacingUpdate")
+
+
+def fix_spot_lowest_price(finding, context: _Context) -> Fix | None:
+    """Write the allocation strategy (and drop ``SpotInstancePools``, which only ``lowest-price`` accepts). The
+    strategy governs launches from then on; a group whose update policy may replace its instances when its
+    instance settings change is left to its owner."""
+    group: AutoScalingGroup = finding.model_object
+    update_policy = context.resources[group.location.resource].get("UpdatePolicy")
+    if isinstance(update_policy, dict) and any(name in update_policy for name in INSTANCE_REPLACING_UPDATES):
+        return None
+    path = group.document_path + ("Properties", "MixedInstancesPolicy", "InstancesDistribution")
+    distribution = context.source.node(path)
+    if "SpotAllocationStrategy" not in distribution:
+        edits = [context.source.add_entries(path, {"SpotAllocationStrategy": SPOT_ALLOCATION})]
+    elif isinstance(distribution["SpotAllocationStrategy"], str):
+        edits = [context.source.replace_value(path + ("SpotAllocationStrategy",), SPOT_ALLOCATION)]
+    else:
+        return None  # chosen by a parameter or condition: the change belongs where it is chosen
+    if "SpotInstancePools" in distribution:
+        edits.append(context.source.delete(path + ("SpotInstancePools",)))
+    return _fix(finding, f"set the Spot allocation strategy of {group.name} to {SPOT_ALLOCATION}", *edits)
+
+
+def fix_spot_without_capacity_rebalance(finding, context: _Context) -> Fix | None:
+    group: AutoScalingGroup = finding.model_object
+    path = group.document_path + ("Properties",)
+    properties = context.source.node(path)
+    if "CapacityRebalance" not in properties:
+        edit = context.source.add_entries(path, {"CapacityRebalance": True})
+    elif isinstance(properties["CapacityRebalance"], (bool, str)):
+        edit = context.source.replace_value(path + ("CapacityRebalance",), True)
+    else:
+        return None
+    return _fix(finding, f"turn on CapacityRebalance for {group.name}", edit)
+
+
 # -- SW106: a ResourceId that names nothing ----------------------------------------------------------------------
 
 
@@ -441,9 +594,14 @@ FIXERS: dict[str, Callable] = {
     "SW202": fix_spot_without_max_wait,
     "SW301": fix_oversized_instance,
     "SW302": fix_previous_generation,
+    "SW402": fix_concurrency_without_autoscaling,
+    "SW403": fix_invalid_concurrency_scaling,
+    "SW404": fix_serverless_concurrency_without_autoscaling,
+    "SW501": fix_spot_lowest_price,
+    "SW503": fix_spot_without_capacity_rebalance,
 }
 """Rule id -> fixer. A rule whose fix is ``safe`` or ``unsafe`` must have one (a test checks it)."""
 
-ADDS_RESOURCES = frozenset({"SW101", "SW102"})
+ADDS_RESOURCES = frozenset({"SW101", "SW102", "SW402", "SW404"})
 """Fixers that add resources wait until no other fix is left: a repaired ResourceId (SW106) may be
 the scaling a variant was missing, and adding a second target for it would be wrong."""

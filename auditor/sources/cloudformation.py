@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from .. import catalog, images, schedules
-from ..linking import link, parse_resource_id
+from ..linking import link, parse_lambda_resource_id, parse_resource_id
 from ..model import (
     Alarm,
     Endpoint,
@@ -24,7 +24,7 @@ from ..model import (
     ScheduledAction,
     Variant,
 )
-from . import pipelines, statemachine_hosting, stepfunctions, suppressions
+from . import cfn_auto_scaling_groups, cfn_lambda, pipelines, statemachine_hosting, stepfunctions, suppressions
 from .intrinsics import Resolver, Text, Token, has_unknown, options, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
@@ -155,6 +155,8 @@ class _TemplateReader:
         self.read_scalable_targets()
         self.read_scaling_policies()
         self.read_alarms()
+        cfn_lambda.LambdaReader(self).read()
+        cfn_auto_scaling_groups.AutoScalingGroupReader(self).read()
         self.read_training_jobs()
         self.read_state_machines()
         self.read_pipelines()
@@ -274,11 +276,19 @@ class _TemplateReader:
                 instance_count=int(count) if isinstance(count, (int, float)) else None,
                 **catalog.instance_fields(instance_type),
                 managed_instance_scaling=managed_enabled,
+                **self.serverless_concurrency(item.get("ServerlessConfig")),
                 hosts_inference_components=self.hosts_components(endpoint_key, name, item, serverless),
                 images=images_found,
                 cpu_only_image=images.cpu_only(images_found),
             ))
         return kind_of_config
+
+    def serverless_concurrency(self, settings) -> dict:
+        """``provisioned_concurrency`` and ``max_concurrency`` of a serverless variant (numbers, or None)."""
+        settings = settings if isinstance(settings, dict) else {}
+        return {field: int(value) if isinstance(value, (int, float)) else None for field, value in (
+            ("provisioned_concurrency", _number(self.value(settings.get("ProvisionedConcurrency")))),
+            ("max_concurrency", _number(self.value(settings.get("MaxConcurrency")))))}
 
     def hosts_components(self, endpoint_key, variant_name, item, serverless) -> bool:
         if serverless:
@@ -309,7 +319,8 @@ class _TemplateReader:
             if "SuspendedState" in properties:
                 line, column = locate(properties, ["SuspendedState"])
                 field_locations["suspended"] = location.at("Properties.SuspendedState", line, column)
-            parsed = parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else {}
+            parsed = parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else (
+                parse_lambda_resource_id(resource_id, dimension) if namespace == "lambda" else {})
             self.model.scalable_targets.append(ScalableTarget(
                 source=SOURCE,
                 location=location,

@@ -145,6 +145,12 @@ NAME_ATTRIBUTES = {
     ("AWS::SageMaker::Endpoint", "EndpointName"): "EndpointName",
     ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"): "EndpointConfigName",
     ("AWS::SageMaker::Model", "ModelName"): "ModelName",
+    # The Ref of a Lambda function is its name (``function:${Fn}:live`` is how targets name it), and so is
+    # the Ref of an Auto Scaling group and of a launch configuration (what policies and groups hold).
+    ("AWS::Lambda::Function", "Ref"): "FunctionName",
+    ("AWS::Serverless::Function", "Ref"): "FunctionName",
+    ("AWS::AutoScaling::AutoScalingGroup", "Ref"): "AutoScalingGroupName",
+    ("AWS::AutoScaling::LaunchConfiguration", "Ref"): "LaunchConfigurationName",
 }
 # Not AWS::SageMaker::InferenceComponent: it has no name attribute at all (fact sheet section 0.1).
 
@@ -215,9 +221,13 @@ class Resolver:
                     return default
             return Token("param", name)
         if name in self.resources:
-            name_attribute = ARN_REFS.get(self.resource_type(name))
+            kind = self.resource_type(name)
+            name_attribute = ARN_REFS.get(kind)
             if name_attribute is not None:
                 return Token("arn", name, name_attribute)
+            if (kind, "Ref") in NAME_ATTRIBUTES:
+                value = self.get_att(name, "Ref")  # memoized and cycle-checked like any name attribute
+                return Token("ref", name) if isinstance(value, Token) and value.kind == "getatt" else value
             return Token("ref", name)
         return UNKNOWN
 
@@ -538,3 +548,28 @@ def _specialise(value, choice: dict):
 
 def _is_no_value(value) -> bool:
     return isinstance(value, dict) and len(value) == 1 and value.get("Ref") == "AWS::NoValue"
+
+
+def referenced(value) -> set:
+    """Logical IDs ``value`` refers to: ``Ref``, ``Fn::GetAtt`` and the ``${X}``/``${X.Attr}`` of ``Fn::Sub``."""
+    found: set = set()
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (function, argument), = value.items()
+            if function == "Ref" and isinstance(argument, str):
+                found.add(argument)
+            elif function == "Fn::GetAtt":
+                first = argument.split(".", 1)[0] if isinstance(argument, str) else (
+                    argument[0] if isinstance(argument, list) and argument else None)
+                if isinstance(first, str):
+                    found.add(first)
+            elif function == "Fn::Sub":
+                template = argument[0] if isinstance(argument, list) and argument else argument
+                if isinstance(template, str):
+                    found |= {name.split(".", 1)[0] for name in SUB_VARIABLE.findall(template)}
+        for item in value.values():
+            found |= referenced(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= referenced(item)
+    return found

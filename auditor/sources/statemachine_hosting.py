@@ -143,7 +143,8 @@ class _Reader:
             endpoint_name = self.text(request, "EndpointName")
             config_name = self.text(request, "EndpointConfigName")
             variants = configs.get(config_name, []) if isinstance(config_name, str) else []
-            shown = endpoint_name if isinstance(endpoint_name, str) else self.run_time_name(request, "EndpointName", name)
+            shown = endpoint_name if isinstance(endpoint_name, str) else \
+                self.run_time_name(request, "EndpointName", name)
             for variant in variants:
                 variant.endpoint = shown
                 variant.endpoint_key = endpoint_name if isinstance(endpoint_name, str) else UNKNOWN

@@ -1,0 +1,27 @@
+"""What sagewise knows about EC2 instance types (Auto Scaling groups launch these, not ``ml.*`` types).
+
+Only what the rules need: whether a type carries GPUs or other accelerators. The families are those the
+EC2 documentation lists under accelerated computing
+(https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html), plus retired ones still found in
+templates; a type outside them is taken as unaccelerated only when its family looks like an EC2 family.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCELERATED_FAMILIES = frozenset({
+    "dl1", "dl2q", "f1", "f2", "g2", "g3", "g3s", "g4ad", "g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f",
+    "inf1", "inf2", "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200",
+    "trn1", "trn1n", "trn2", "trn2u", "vt1",
+})
+_TYPE = re.compile(r"^([a-z][a-z0-9-]*)\.([a-z0-9-]+)$")
+
+
+def accelerated(instance_type) -> bool | None:
+    """True for a GPU, Inferentia, Trainium, Gaudi or FPGA type; False for another EC2 type; ``None`` when
+    ``instance_type`` is not a known value of that shape."""
+    match = _TYPE.match(instance_type) if isinstance(instance_type, str) else None
+    if match is None:
+        return None
+    return match.group(1) in ACCELERATED_FAMILIES
