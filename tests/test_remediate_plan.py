@@ -244,3 +244,29 @@ def test_plan_module_constants_match_the_schema():
     schema = plans._schema()["$defs"]
     assert schema["plan"]["properties"]["version"]["const"] == plans.VERSION
     assert schema["plan"]["properties"]["kind"]["const"] == plans.KIND
+
+
+def test_the_command_prints_the_plan_as_json_and_writes_it(account, sagewise, tmp_path):
+    result = sagewise("remediate", "--region", REGION, "--select", "SW104", "--format", "json", "--plan-out",
+                      tmp_path / "plan.json", "--isolated")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads((tmp_path / "plan.json").read_text())
+    [step] = load_plan(tmp_path / "plan.json")[0].steps
+    assert step.findings[0]["rule_id"] == "SW104" and step.permissions == sorted(step.permissions)
+
+
+def test_an_unreadable_resource_skips_its_finding_and_exits_2(account, sagewise, monkeypatch):
+    from auditor.remediation import state
+
+    def denied(self, probe):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeScalableTargets")
+
+    monkeypatch.setattr(state.Reader, "read", denied)
+    result = sagewise("remediate", "--region", REGION, "--select", "SW104", "--isolated")
+    assert result.exit_code == 2
+    assert result.stderr == ("sagewise: error: 123456789012/us-east-1: scaling policy young-flapping on "
+                             "endpoint/young-idle/variant/AllTraffic: its state could not be read: DescribeScalableTargets: "
+                             "AccessDeniedException: no (the audit needs the permissions `sagewise iam-policy` prints)\n")
+    assert "Plan: nothing to change. 1 not planned." in result.stdout
