@@ -5,9 +5,10 @@
 user's partition and role name. One list serves both, so the guard and the policy cannot drift
 apart (a test also checks the list against every call a full audit makes).
 
-A policy is a tuple of :class:`Statement`; the remediation policy will be a second tuple beside
-:data:`AUDIT`, printed by the same command. This module does not import boto3: printing a policy
-must work where the audit's dependencies are not installed.
+A policy is a tuple of :class:`Statement`; the remediation policy (:data:`REMEDIATE`: what
+``sagewise remediate --apply`` and ``sagewise undo`` may call, behind a guard of their own) is a
+second tuple beside :data:`AUDIT`, printed by the same command with ``--remediate``. This module does
+not import boto3: printing a policy must work where the audit's dependencies are not installed.
 """
 
 from __future__ import annotations

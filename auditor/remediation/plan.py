@@ -216,7 +216,7 @@ def load_plan(path) -> tuple[Plan, str]:
     ids = [step.id for step in plan.steps]
     if len(set(ids)) != len(ids):
         raise PlanError(f"{path}: two steps have the same id")
-    for number, (step, written) in enumerate(zip(plan.steps, data["steps"]), 1):
+    for number, (step, written) in enumerate(zip(plan.steps, data["steps"], strict=True), 1):
         for call in step.calls:
             problem = call_problem(call)
             if problem:

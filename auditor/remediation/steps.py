@@ -25,7 +25,6 @@ WAITERS = {"endpoint_in_service": "sagemaker:DescribeEndpoint", "endpoint_delete
 """botocore waiters a call may wait on after it returns, and the read each polls with."""
 
 TARGET, ENDPOINT, ENDPOINT_TAGS, ENDPOINT_CONFIG = "scalable-target", "endpoint", "endpoint-tags", "endpoint-config"
-PROBE_KINDS = (TARGET, ENDPOINT, ENDPOINT_TAGS, ENDPOINT_CONFIG)
 PROBE_READS = {
     TARGET: ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
              "application-autoscaling:DescribeScheduledActions"),
