@@ -86,6 +86,8 @@ def test_apply_fixes_once_changes_nothing_twice_and_undo_restores_exactly(accoun
         "Nothing to undo: the journal records no change that is still applied.\n"
     reapplied = sagewise("remediate", "--apply", plan_file, "--yes")  # after an undo, the plan applies again
     assert reapplied.exit_code == 0 and f"Applied {steps} steps" in reapplied.stdout
+    assert sagewise("undo", journal, "--yes").stdout.endswith(f"Reverted {steps} steps (0 refused, 0 failed).\n")
+    assert remediation.scaling_state(account) == scaling and remediation.endpoints(account) == served
 
 
 def test_a_stale_plan_is_refused_step_by_step(account, sagewise, tmp_path):
