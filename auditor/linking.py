@@ -127,22 +127,27 @@ def link(model: ResourceModel) -> None:
 
 
 def _link_alarms(model: ResourceModel) -> None:
-    """Which alarms trigger each step policy (target tracking makes and owns its alarms itself)."""
+    """Which alarms trigger each step policy (target tracking makes and owns its alarms itself); an alarm
+    whose actions are disabled triggers none, and one on metric math (no metric name) has an unknown metric."""
     alarms_by_action: dict = {}
+    silenced_by_action: dict = {}
     unresolved = False
     for alarm in model.alarms:
         for key in alarm.action_keys:
             if key is None:
-                unresolved = True
+                unresolved = unresolved or alarm.actions_enabled
             else:
-                alarms_by_action.setdefault(key, []).append(alarm)
+                (alarms_by_action if alarm.actions_enabled else silenced_by_action).setdefault(key, []).append(alarm)
     for policy in model.scaling_policies:
         if policy.policy_type != "StepScaling" or policy.key is None:
             continue
         alarms = alarms_by_action.get(policy.key, [])
-        if policy.alarm_count is None or alarms:  # a live source may already know the count
-            policy.alarm_count = len(alarms) if alarms or not unresolved else None
-        policy.alarm_metrics = [alarm.metric_name for alarm in alarms if alarm.metric_name]
+        silenced = silenced_by_action.get(policy.key, [])
+        if alarms or (silenced and not unresolved):
+            policy.alarm_count = len(alarms)
+        elif policy.alarm_count is None:  # a live source may already know the count from the policy itself
+            policy.alarm_count = None if unresolved else 0
+        policy.alarm_metrics = [alarm.metric_name for alarm in alarms]
         policy.alarm_directions = [direction for alarm in alarms
                                    if (direction := alarm_direction(alarm.comparison)) is not None]
 
@@ -176,7 +181,8 @@ def _link_policies(model: ResourceModel) -> None:
         steps = [policy for policy in policies_of.get(id(target), []) if policy.policy_type == "StepScaling"]
         if any(BACKLOG_ALARM_METRIC in policy.alarm_metrics for policy in steps):
             target.backlog_wake_up = True
-        elif target.policy_count is None or any(policy.alarm_count is None for policy in steps):
+        elif target.policy_count is None or any(policy.alarm_count is None or None in policy.alarm_metrics
+                                                for policy in steps):
             target.backlog_wake_up = None
         else:
             target.backlog_wake_up = False

@@ -245,7 +245,7 @@ class ScalingPolicy(Resource):
     alarm_count: int | None = None
     """Step scaling: how many alarms trigger the policy (``None`` when that cannot be known)."""
     alarm_metrics: list = field(default_factory=list)
-    """The metric names of the alarms that trigger it (computed by linking for templates)."""
+    """The metric names of the alarms that trigger it (``None`` for one on metric math or a name not known)."""
     alarm_directions: list = field(default_factory=list)
     """Per triggering alarm: ``up`` (fires when the metric rises) or ``down``; computed by linking."""
     condition_off: str | None = None
@@ -283,6 +283,8 @@ class Alarm(Resource):
     threshold: float | None = None
     action_keys: list = field(default_factory=list, repr=False)
     """How its ``AlarmActions`` name policies (logical IDs or ARNs); ``None`` entries are unresolved."""
+    actions_enabled: bool = True
+    """``ActionsEnabled: false`` silences its actions: it triggers no policy."""
 
 
 @dataclass

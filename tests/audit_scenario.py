@@ -153,12 +153,13 @@ def add_step_policy(c: Clients, resource_id: str, name: str, adjustments: list) 
 
 
 def add_alarm(c: Clients, name: str, metric: str, actions: list, *, endpoint: str,
-              comparison: str = "GreaterThanOrEqualToThreshold", threshold: float = 1) -> None:
+              comparison: str = "GreaterThanOrEqualToThreshold", threshold: float = 1,
+              actions_enabled: bool = True) -> None:
     """A CloudWatch alarm on an ``AWS/SageMaker`` metric of ``endpoint`` whose actions are ``actions``."""
     c.cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/SageMaker", MetricName=metric,
                                   Dimensions=[{"Name": "EndpointName", "Value": endpoint}], Statistic="Average",
                                   Period=60, EvaluationPeriods=2, Threshold=threshold, ComparisonOperator=comparison,
-                                  AlarmActions=actions)
+                                  AlarmActions=actions, ActionsEnabled=actions_enabled)
 
 
 def add_scheduled_action(c: Clients, resource_id: str, name: str, schedule: str = "cron(0 20 * * ? *)") -> None:

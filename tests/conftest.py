@@ -57,3 +57,12 @@ def run_module(subprocess_env):
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def describes_in_order(monkeypatch):
+    """One describe call at a time in the live source: botocore's ``Stubber`` answers in the order responses were
+    added, and describes run concurrently would take them in any order (a flaky test, not a failing audit)."""
+    from auditor.sources import aws
+
+    monkeypatch.setattr(aws, "DESCRIBES_IN_FLIGHT", 1)

@@ -186,6 +186,7 @@ def test_every_page_is_read_and_metrics_are_batched():
     assert sum(1 for f in result.findings if f.rule_id == "SW102") == 2 * (targets - policies)
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_every_page_of_search_is_read():
     """moto answers Search in one page; AWS pages by 100, which a Stubber shows being followed."""
     variant = {"VariantName": "AllTraffic", "CurrentInstanceCount": 1,
@@ -214,6 +215,7 @@ def _training_record(name: str, created: datetime, **extra) -> dict:
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, **extra}
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_training_jobs_are_paged_newest_first_and_paging_stops_at_the_window():
     """A tuning-heavy account: 250 recent jobs cost three Search calls, and no page past the window is read."""
     now = datetime.now(timezone.utc)
@@ -348,6 +350,7 @@ def test_variants_of_each_kind():
     assert endpoints["serverless"].monthly_cost_usd is None
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_shadow_variants_are_variants_that_bill_and_are_judged():
     """moto drops ShadowProductionVariants; the Search record and config are stubbed as AWS sends them."""
     deployed = [{"SpecifiedImage": scenario.CUSTOM_IMAGE}]
@@ -420,6 +423,7 @@ def test_deleted_model_and_config_leave_facts_unknown():
     assert {f.location.resource.rsplit("/", 1)[1] for f in findings if f.rule_id == "SW101"} == {"orphan-model"}
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_an_endpoint_whose_config_is_gone_gets_its_kind_from_describe_endpoint():
     deployed = {"DeployedImages": [{"SpecifiedImage": scenario.CUSTOM_IMAGE}]}
     with mock_aws():
@@ -450,6 +454,7 @@ def test_an_endpoint_whose_config_is_gone_gets_its_kind_from_describe_endpoint()
     assert kinds == {"queue": "async", "maybe-components": None}
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_a_resource_that_may_not_be_read_is_an_error_and_the_region_is_still_audited():
     """Name- or tag-scoped IAM policies deny single resources: one error names it, the rest is judged."""
     variant = {"VariantName": "AllTraffic", "CurrentInstanceCount": 1}
@@ -598,6 +603,7 @@ def test_a_variant_renamed_by_an_update_still_counts_its_invocations():
     assert calls == ["ListMetrics", "GetMetricData"]
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_metrics_cloudwatch_could_not_complete_are_unknown():
     with mock_aws():
         c = scenario.clients(REGION)
@@ -615,6 +621,7 @@ def test_metrics_cloudwatch_could_not_complete_are_unknown():
     assert endpoint.invocations is None and variant.peak_cpu_per_vcpu is None and variant.utilization_days is None
 
 
+@pytest.mark.usefixtures("describes_in_order")
 def test_images_the_endpoint_reports_spare_the_model_describe():
     with mock_aws():
         c = scenario.clients(REGION)

@@ -24,6 +24,7 @@ from auditor.sources import aws
 
 REGION = "us-east-1"
 RULES = {rule.id: rule for rule in load_rules()}
+pytestmark = pytest.mark.usefixtures("describes_in_order")
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +94,21 @@ def test_a_wake_up_alarm_on_the_backlog_spares_an_async_endpoint_at_zero():
     [finding] = findings(model, "SW107", "SW108", "SW109")
     assert (finding.rule_id, finding.location.resource, finding.location.path) == (
         "SW107", f"{variant('asleep')}|{scenario.VARIANT_DIMENSION}|sagemaker", "MinCapacity")
+
+
+def test_an_alarm_with_its_actions_disabled_triggers_nothing():
+    """The policy lists the alarm, but the alarm's actions are off: SW108, as in a template."""
+    paused = scenario.step_policy(variant("e"), "paused", scenario.steps((0, None, 1)), alarms=("latency-paused",))
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_alarm(c, "latency-paused", "ModelLatency", [paused["PolicyARN"]], endpoint="e",
+                           actions_enabled=False)
+        autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+        with scenario.stub_scaling(autoscaling, (scenario.scalable_target(variant("e")),), (paused,)):
+            model = collect(c.sagemaker, autoscaling, c.cloudwatch).model
+    assert [alarm.actions_enabled for alarm in model.alarms] == [False]
+    [finding] = findings(model, "SW108")
+    assert "with its actions enabled" in finding.message
 
 
 def test_alarms_are_described_a_hundred_names_at_a_time():
@@ -319,8 +335,14 @@ def test_on_demand_training_carries_what_spot_would_have_saved():
     read = {job.name: job for job in model.training_jobs}
     assert (read["pair"].billable_seconds, read["pair"].instance_count) == (5400, 2)
     assert read["cluster"].instance_count == 3 and read["running"].billable_seconds is None
-    savings = {f.location.resource.rsplit("/", 1)[1]: f.monthly_savings_usd for f in findings(model, "SW203",
-                                                                                               params=params)}
+    found = {f.location.resource.rsplit("/", 1)[1]: f for f in findings(model, "SW203", params=params)}
+    # A saving on one run is not a monthly figure: it is in the message and the evidence, never in the monthly total.
+    assert {f.monthly_savings_usd for f in found.values()} == {None}
+    assert found["pair"].evidence == {"billable_seconds": 5400,
+                                      "spot_saving_usd": found["pair"].evidence["spot_saving_usd"]}
+    assert f"would have cost about {found['pair'].evidence['spot_saving_usd']:,.2f} USD less" in found["pair"].message
+    assert "usually costs much less" in found["running"].message
+    savings = {name: finding.evidence.get("spot_saving_usd") for name, finding in found.items()}
     assert savings == {
         "pair": pytest.approx(round(1.5 * 2 * price("ml.m5.xlarge") * 0.5, 2)),
         "cluster": pytest.approx(round(1 * (price("ml.m5.xlarge") + 2 * price("ml.g5.2xlarge")) * 0.5, 2)),

@@ -687,6 +687,7 @@ def _alarm(alarm: dict, scope: _Scope) -> Alarm:
         comparison=alarm.get("ComparisonOperator"),
         threshold=alarm.get("Threshold"),
         action_keys=list(alarm.get("AlarmActions") or ()),
+        actions_enabled=alarm.get("ActionsEnabled") is not False,
     )
 
 

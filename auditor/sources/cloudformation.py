@@ -496,6 +496,7 @@ class _TemplateReader:
                 comparison=_literal(self.value(properties.get("ComparisonOperator"))),
                 threshold=_number(self.value(properties.get("Threshold"))),
                 action_keys=keys,
+                actions_enabled=_boolean(self.value(properties.get("ActionsEnabled", True))) is not False,
             ))
 
     def policy_target(self, properties):
