@@ -224,3 +224,13 @@ def lambda_policy_problem(policy_type, metric_type, target_value) -> str | None:
     if isinstance(metric_type, str) and metric_type != LAMBDA_UTILIZATION and metric_type in METRIC_DIMENSION:
         return f"{metric_type} is a SageMaker metric and cannot scale a Lambda function"
     return None
+
+
+SUSPENSION_FLAGS = (("scale-in", "DynamicScalingInSuspended"), ("scale-out", "DynamicScalingOutSuspended"))
+"""The ``SuspendedState`` flags that turn dynamic scaling off, and the direction each one stops."""
+
+
+def suspended_text(flags: dict) -> str | None:
+    """Which dynamic scaling a ``SuspendedState`` (flag -> True, False or unknown) turns off, in words the same for
+    every source; ``None`` when none. Paused scheduled scaling is not included: pausing schedules is a choice."""
+    return " and ".join(direction for direction, flag in SUSPENSION_FLAGS if flags.get(flag) is True) or None

@@ -42,7 +42,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import catalog, faults, images, linking, schedules
+from .. import catalog, faults, images, linking, scaling, schedules
 from ..model import (
     Alarm,
     Endpoint,
@@ -547,18 +547,10 @@ def _scalable_targets(autoscaling, scope: _Scope, now: datetime) -> tuple[list[S
             max_capacity=item.get("MaxCapacity"),
             scheduled_action_count=actions.get((resource_id, dimension), 0),
             key=[("triple", resource_id, dimension, namespace)],
-            suspended=_suspended(item.get("SuspendedState") or {}),
+            suspended=scaling.suspended_text(item.get("SuspendedState") or {}),
             **linking.parse_resource_id(resource_id, dimension),
         ))
     return targets, [_scheduled_action(action, scope, now) for action in listed]
-
-
-def _suspended(state: dict) -> str | None:
-    """Which dynamic scaling ``SuspendedState`` turns off, in the template source's words (scheduled scaling
-    paused is not reported: pausing schedules is a deliberate choice)."""
-    off = [direction for direction, key in (("scale-in", "DynamicScalingInSuspended"),
-                                            ("scale-out", "DynamicScalingOutSuspended")) if state.get(key) is True]
-    return " and ".join(off) or None
 
 
 def _scheduled_action(action: dict, scope: _Scope, now: datetime) -> ScheduledAction:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .. import catalog, images, schedules
+from .. import catalog, images, scaling, schedules
 from ..linking import link, parse_lambda_resource_id, parse_resource_id
 from ..model import (
     Alarm,
@@ -343,10 +343,8 @@ class _TemplateReader:
         """Which dynamic scaling a ``SuspendedState`` turns off, in words (``None``: none, or unknown)."""
         if not isinstance(state, dict):
             return None
-        off = [direction for direction, key in (("scale-in", "DynamicScalingInSuspended"),
-                                                ("scale-out", "DynamicScalingOutSuspended"))
-               if _boolean(self.value(state.get(key))) is True]
-        return " and ".join(off) or None
+        return scaling.suspended_text({flag: _boolean(self.value(state.get(flag)))
+                                       for _, flag in scaling.SUSPENSION_FLAGS})
 
     def condition_off(self, logical_id: str) -> str | None:
         """Why a resource does not exist by default: its ``Condition`` is false with the parameter defaults."""
