@@ -494,6 +494,8 @@ class Runner:
 
 
 def _refuse_unlisted(model, **_):
+    """The audit guard's refusal with the runner's list. Not the whole :class:`CallRecorder`: it also refuses
+    an empty 2xx answer as no AWS answer, which S3 ``PutObject`` sends."""
     action = CallRecorder.action(model)
     if action not in iam.RUNNER_ACTIONS:
         raise RunnerViolation(f"the scheduled run refused to call {action}, which is not one of its actions")
