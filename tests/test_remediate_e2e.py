@@ -56,6 +56,8 @@ def seeded(server) -> scenario.Clients:
 
 def test_plan_apply_audit_apply_again_undo(server, env, tmp_path):
     c = seeded(server)
+    # moto creates some services' default resources (EC2's AMIs) on their first read: read once before comparing.
+    sagewise(["audit", "--region", REGION], env, tmp_path)
     scaling, before = remediation.scaling_state(c), _state(server)
 
     planned = sagewise(["remediate", "--region", REGION, "--plan-out", "plan.json"], env, tmp_path)
