@@ -121,6 +121,29 @@ def _literal_count(context: _Context, path) -> int:
     raise Unfixable("the count is not a number written in the template")
 
 
+def _add_scaling(finding, context: _Context, target_id: str, target: dict, policy_id: str, name: str,
+                 configuration: dict) -> Fix:
+    """Add a scalable target and its target-tracking policy as new resources, in the file's spacing."""
+    edit = context.source.add_entries(("Resources",), {
+        target_id: target, policy_id: _policy(target_id, name, configuration)},
+        separate=_blank_lines_between_resources(context))
+    capacity = target["Properties"]
+    return _fix(finding, f"add {target_id} and {policy_id} ({name}, {capacity['MinCapacity']}.."
+                f"{capacity['MaxCapacity']})", edit)
+
+
+def _variant_target_resource(context: _Context, variant: Variant, dimension: str, minimum: int, maximum: int) -> dict:
+    """A scalable target on ``variant`` of its endpoint in this template, named the way the template names it."""
+    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    return {"Type": TARGET_TYPE, "Properties": {
+        "ServiceNamespace": "sagemaker",
+        "ScalableDimension": dimension,
+        "ResourceId": sub(f"endpoint/${{{variant.owners[0]}.EndpointName}}/variant/{variant_name}"),
+        "MinCapacity": minimum,
+        "MaxCapacity": maximum,
+    }}
+
+
 def _policy(target_id: str, name: str, configuration: dict) -> dict:
     return {"Type": POLICY_TYPE, "Properties": {
         "PolicyName": name,
@@ -161,22 +184,13 @@ def _variant_target(finding, context: _Context, variant: Variant) -> Fix:
         raise Unfixable("the variant's endpoint is not in this template")
     endpoint_id = variant.owners[0]
     minimum = _literal_count(context, variant.document_path + ("InitialInstanceCount",))
-    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    target = _variant_target_resource(context, variant, scaling.VARIANT_INSTANCES, minimum,
+                                      scaling_fixes.max_capacity(context.params, minimum))
     prefix = _identifier(endpoint_id, variant.variant_name or "")
     target_id = context.fresh_id(prefix, "ScalableTarget")
     policy_id = context.fresh_id(prefix, "ScalingPolicy")
-    target = {"Type": TARGET_TYPE, "Properties": {
-        "ServiceNamespace": "sagemaker",
-        "ScalableDimension": scaling.VARIANT_INSTANCES,
-        "ResourceId": sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}"),
-        "MinCapacity": minimum,
-        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
-    }}
     name, configuration = _variant_policy(context, variant.kind, endpoint_id)
-    resources = {target_id: target, policy_id: _policy(target_id, name, configuration)}
-    edit = context.source.add_entries(("Resources",), resources, separate=_blank_lines_between_resources(context))
-    return _fix(finding, f"add {target_id} and {policy_id} ({name}, {minimum}..{target['Properties']['MaxCapacity']})",
-                edit)
+    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
 def _managed_instance_scaling(finding, context: _Context, variant: Variant) -> Fix:
@@ -209,10 +223,7 @@ def _component_target(finding, context: _Context, component) -> Fix:
         "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
     }}
     name, configuration = scaling_fixes.component_policy(context.params)
-    edit = context.source.add_entries(("Resources",), {
-        target_id: target, policy_id: _policy(target_id, name, configuration)},
-        separate=_blank_lines_between_resources(context))
-    return _fix(finding, f"add {target_id} and {policy_id} (invocations per copy)", edit)
+    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
 def _blank_lines_between_resources(context: _Context) -> bool:
@@ -324,11 +335,7 @@ def fix_concurrency_without_autoscaling(finding, context: _Context) -> Fix:
         "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
     }}
     name, configuration = scaling_fixes.concurrency_policy(context.params)
-    edit = context.source.add_entries(("Resources",), {
-        target_id: target, policy_id: _policy(target_id, name, configuration)},
-        separate=_blank_lines_between_resources(context))
-    return _fix(finding, f"add {target_id} and {policy_id} ({name}, "
-                f"{minimum}..{target['Properties']['MaxCapacity']})", edit)
+    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
 def _function_name_in_sub(context: _Context, path) -> str:
@@ -372,22 +379,12 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
     maximum = min(scaling_fixes.max_capacity(context.params, minimum), ceiling)
     if maximum <= minimum:
         raise Unfixable("MaxConcurrency leaves provisioned concurrency no room to grow")
-    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    target = _variant_target_resource(context, variant, scaling.VARIANT_PROVISIONED_CONCURRENCY, minimum, maximum)
     prefix = _identifier(endpoint_id, variant.variant_name or "")
     target_id = context.fresh_id(prefix, "ConcurrencyTarget")
     policy_id = context.fresh_id(prefix, "ConcurrencyPolicy")
-    target = {"Type": TARGET_TYPE, "Properties": {
-        "ServiceNamespace": "sagemaker",
-        "ScalableDimension": scaling.VARIANT_PROVISIONED_CONCURRENCY,
-        "ResourceId": sub(f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}"),
-        "MinCapacity": minimum,
-        "MaxCapacity": maximum,
-    }}
     name, configuration = _variant_policy(context, "serverless", endpoint_id)
-    edit = context.source.add_entries(("Resources",), {
-        target_id: target, policy_id: _policy(target_id, name, configuration)},
-        separate=_blank_lines_between_resources(context))
-    return _fix(finding, f"add {target_id} and {policy_id} ({name}, {minimum}..{maximum})", edit)
+    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
 # -- SW501 / SW503: Spot Auto Scaling groups ---------------------------------------------------------------------
