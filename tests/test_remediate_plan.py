@@ -169,11 +169,19 @@ def test_config_names_are_deterministic_and_fit():
 # --- Plan files --------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def written_plan(tmp_path_factory) -> str:
+    """A plan of the scenario as a file holds it, made once for the tests that take it apart."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        scenario.isolate_environment(monkeypatch, tmp_path_factory.mktemp("aws"))
+        scenario.seed_rule_scenario(scenario.clients(REGION))
+        return remediation.plan(["SW101", "SW104"])[0].text()
+
+
 @pytest.fixture
-def plan_file(account, tmp_path):
-    plan, _ = remediation.plan(["SW101", "SW104"])
+def plan_file(written_plan, tmp_path):
     path = tmp_path / "plan.json"
-    path.write_text(plan.text())
+    path.write_text(written_plan)
     return path
 
 
