@@ -541,43 +541,6 @@ def baseline_command(paths, output, exclude, **kwargs):
                f"({files} file{'' if files == 1 else 's'} checked).")
 
 
-@main.command("baseline")
-@click.argument("paths", nargs=-1, type=click.Path(readable=False))
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=".sagewise-baseline.json", show_default=True,
-              help="The baseline file to write.")
-@rule_options
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
-def baseline_command(paths, output, exclude, **kwargs):
-    """Record today's findings in PATHS (default: .) as a baseline.
-
-    `sagewise lint --baseline FILE` then reports and fails only on findings that are not in it, and
-    says how many of the baseline's are gone. Findings are matched by fingerprint (rule, file,
-    resource and property path; never line numbers), so edits that move lines keep them matched.
-    Commit the file; run this again to accept what is there. For live accounts, use
-    `sagewise audit --baseline-out FILE`.
-
-    Exit status: 0 when the baseline was written; 2 when an input could not be read (nothing is
-    written: its findings would be missing) or the options or configuration are invalid.
-    """
-    from . import baseline as baselines
-    from .reporters.text import error_place
-
-    run = Run(fail_on=None, **kwargs)
-    result = _lint_paths(run, paths, exclude)
-    for error in result.errors:
-        click.echo(f"{error_place(error)}: error: {error.message}", err=True)
-    if result.errors:
-        noun = "input" if len(result.errors) == 1 else "inputs"
-        raise UsageProblem(f"{output} was not written: {len(result.errors)} {noun} could not be read")
-    try:
-        write_output(output, baselines.dumps(result.findings))
-    except WriteError as exc:
-        raise UsageProblem(str(exc)) from None
-    count, files = len(result.findings), result.files
-    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {output} "
-               f"({files} file{'' if files == 1 else 's'} checked).")
-
-
 @main.command("cfnlint-rules")
 def cfnlint_rules():
     """Print the directory of sagewise's rules for cfn-lint.
