@@ -35,7 +35,7 @@ class ReportError(ValueError):
     """A document is not a sagewise JSON report, or two cover the same scope; one line."""
 
 
-def merge(documents, *, errors=()) -> dict:
+def merge(documents, *, errors=(), names=None) -> dict:
     """One JSON report of ``documents`` (sagewise JSON reports of distinct scopes), with ``errors`` added.
 
     Two documents with findings in one scope (account and region, or file) are refused; errors carry
@@ -44,14 +44,16 @@ def merge(documents, *, errors=()) -> dict:
     ``errors`` are error entries (``message``, ``account``, ``region``, ...) of what produced no report at
     all, such as a run that failed. Findings and errors are sorted by account, region and rule; the
     summary counts them again and adds up the reports' counts and money, with a breakdown by account.
+    ``names`` (file names, say) name the documents in errors; they are numbered otherwise.
     """
     documents = list(documents)
+    names = list(names) if names is not None else [f"report {index + 1}" for index in range(len(documents))]
     owner: dict = {}
     for index, document in enumerate(documents):
-        _check(document, index)
+        _check(document, names[index])
         for scope in {_scope(entry) for entry in document["findings"]}:
             if owner.setdefault(scope, index) != index:
-                raise ReportError(f"reports {owner[scope] + 1} and {index + 1} both cover "
+                raise ReportError(f"{names[owner[scope]]} and {names[index]} both cover "
                                   f"{'/'.join(filter(None, scope))}; merge reports of distinct scopes "
                                   "(the totals would count it twice)")
     findings = sorted((finding for document in documents for finding in document["findings"]), key=_finding_order)
@@ -73,7 +75,7 @@ def to_report(document: dict, rules: list) -> Report:
     Its summary is the document's own (the merged totals), and each finding keeps its fingerprint.
     ``rules`` are those the runs used (SARIF's rule table and the HTML report read their docs).
     """
-    _check(document, 0)
+    _check(document, "the report")
     objects = _object_paths(document["findings"])
     findings = [_finding(entry, objects[index]) for index, entry in enumerate(document["findings"])]
     errors = [InputError(message=entry["message"], file=entry.get("file"), line=entry.get("line") or 0,
@@ -144,8 +146,7 @@ def _finding(entry: dict, object_path: str) -> Finding:
     )
 
 
-def _check(document, index: int) -> None:
-    where = f"report {index + 1}"
+def _check(document, where: str) -> None:
     if not isinstance(document, dict) or document.get("version") != SCHEMA_VERSION:
         raise ReportError(f"{where} is not a sagewise JSON report (version {SCHEMA_VERSION})")
     for key, kind in (("tool", dict), ("findings", list), ("errors", list), ("summary", dict)):

@@ -541,6 +541,54 @@ def baseline_command(paths, output, exclude, **kwargs):
                f"({files} file{'' if files == 1 else 's'} checked).")
 
 
+@main.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Also write the report in every file format to DIR (json, sarif, junit, markdown, html).")
+@click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
+              help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Configuration file (YAML, or TOML with [tool.sagewise] in pyproject.toml).")
+@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Directory of additional rule files the runs used (their docs go into SARIF and HTML).")
+def merge_command(reports, output_format, output, output_dir, fail_on, config_file, isolated, rules_dir):
+    """Merge JSON reports of distinct scopes into one report.
+
+    An organization audited in several jobs (one per organizational unit, a CI matrix) writes one
+    `sagewise.json` per job (`sagewise audit --output-dir DIR`); this renders them as one report,
+    with totals and money added up. Two reports with findings in the same account and region (or
+    file) are refused rather than counted twice. The findings are the reports' own: no rule runs
+    again, and baselines and selections were applied when each report was written.
+
+    Exit status: 0 when no merged finding reaches --fail-on, 1 when one does, 2 when a report cannot
+    be read or merged, or when a report carries an error (a scope its audit could not read).
+    """
+    from . import aggregate
+
+    documents = []
+    for path in reports:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                documents.append(json.load(handle))
+        except OSError as exc:
+            raise UsageProblem(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UsageProblem(f"{path}: not a JSON report: {exc}") from None
+    run = Run(config_file=config_file, isolated=isolated, select=(), extend_select=(), ignore=(), fail_on=fail_on,
+              rules_dir=rules_dir, output_dir=output_dir)
+    try:
+        merged = aggregate.merge(documents, names=reports)
+        report = aggregate.to_report(merged, run.all_rules)
+    except aggregate.ReportError as exc:
+        raise UsageProblem(str(exc)) from None
+    run.finish(report, output_format, output)
+
+
 @main.command("cfnlint-rules")
 def cfnlint_rules():
     """Print the directory of sagewise's rules for cfn-lint.

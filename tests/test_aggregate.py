@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,7 +78,7 @@ def test_runs_that_wrote_no_report_are_errors(documents):
 
 
 def test_the_same_scope_twice_is_refused_rather_than_counted_twice(documents):
-    with pytest.raises(aggregate.ReportError, match=f"reports 1 and 4 both cover {A}/us-east-1"):
+    with pytest.raises(aggregate.ReportError, match=f"report 1 and report 4 both cover {A}/us-east-1"):
         aggregate.merge(documents + [documents[0]])
     # Errors carry no money: every run of a night denied the same way is simply listed.
     only_errors = scope_document([], [InputError("denied", account=A, region="us-east-1")])
@@ -131,13 +134,73 @@ def test_findings_read_back_count_each_objects_money_once_as_the_run_did():
     assert distinct_total(report.findings, "monthly_savings_usd") == document["summary"]["monthly_savings_usd"] == 550.0
 
 
-def test_the_readmes_merge_of_split_runs_works(documents, tmp_path):
+def test_the_readmes_merge_of_split_runs_works(documents, tmp_path, subprocess_env):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("### Locally, from cron or a CI schedule", 1)[1]
-    snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    snippet = next(block for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL) if "sagewise merge" in block)
     for index, document in enumerate(documents):
         (tmp_path / f"job-{index}").mkdir()
         (tmp_path / f"job-{index}" / "sagewise.json").write_text(json.dumps(document))
-    exec(snippet.replace("/srv/sagewise/2026-08-07", str(tmp_path)), {})
+    script = snippet.replace("/srv/sagewise/2026-08-07", str(tmp_path)).replace(
+        "sagewise merge", f"{shlex.quote(sys.executable)} -m auditor merge")
+    completed = subprocess.run(["bash", "-c", script], env=subprocess_env, capture_output=True, text=True,
+                               cwd=tmp_path, timeout=120)
+    assert completed.returncode == 2, completed.stderr  # one of the scopes carries an error
     assert json.loads((tmp_path / "organization" / "sagewise.json").read_text()) == aggregate.merge(documents)
     assert (tmp_path / "organization" / "sagewise.html").read_text().startswith("<!DOCTYPE html>")
+
+
+# --- sagewise merge: the same aggregation from the command line ----------------------------------------------------
+
+
+def write_reports(folder: Path, documents: list) -> list:
+    paths = []
+    for index, document in enumerate(documents):
+        path = folder / f"job-{index}" / "sagewise.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(document), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_merge_renders_one_report_of_split_runs(sagewise, tmp_path, documents):
+    paths = write_reports(tmp_path, documents[:1] + documents[2:])  # the scope with an error is left out
+    result = sagewise("merge", *paths, "--format", "json", "--output-dir", tmp_path / "organization", "--isolated")
+    assert result.exit_code == 1  # a warning reaches the default --fail-on
+    merged = json.loads(result.output)
+    assert merged == json.loads((tmp_path / "organization" / "sagewise.json").read_text())
+    assert (merged["summary"]["findings"], merged["summary"]["scopes"], merged["summary"]["monthly_cost_usd"]) == (
+        2, 2, 300.0)
+    assert sorted(p.name for p in (tmp_path / "organization").iterdir()) == sorted(
+        ["sagewise.json", "sagewise.sarif", "sagewise.junit.xml", "sagewise.md", "sagewise.html"])
+
+
+def test_merge_exit_codes_follow_fail_on_and_errors(sagewise, tmp_path, documents):
+    paths = write_reports(tmp_path, documents)
+    assert sagewise("merge", *paths[2:], "--isolated").exit_code == 0
+    assert sagewise("merge", *paths[:1], "--fail-on", "error", "--isolated").exit_code == 0
+    # A scope its audit could not read is an error, as it was for that audit.
+    errored = sagewise("merge", *paths, "--fail-on", "never", "--isolated")
+    assert errored.exit_code == 2 and "DescribeModel was denied" in errored.output
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "cannot read it"),
+    ("{not json", "not a JSON report"),
+    ('{"findings": []}', "is not a sagewise JSON report"),
+])
+def test_merge_names_the_report_it_cannot_use(sagewise, tmp_path, documents, content, problem):
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content, encoding="utf-8")
+    [good] = write_reports(tmp_path, documents[:1])
+    result = sagewise("merge", good, bad, "--isolated")
+    assert result.exit_code == 2
+    assert str(bad) in result.output and problem in result.output
+
+
+def test_merge_refuses_two_reports_of_one_scope(sagewise, tmp_path, documents):
+    first, second = write_reports(tmp_path, [documents[0], documents[0]])
+    result = sagewise("merge", first, second, "--isolated")
+    assert result.exit_code == 2
+    assert f"{first} and {second} both cover {A}/us-east-1" in result.output
