@@ -25,3 +25,22 @@ def accelerated(instance_type) -> bool | None:
     if match is None:
         return None
     return match.group(1) in ACCELERATED_FAMILIES
+
+
+def asks_for_accelerators(requirements) -> bool:
+    """Whether attribute-based selection (``InstanceRequirements``) asks for at least one accelerator: the same
+    ``AcceleratorCount.Min`` in a template, a launch template and an Auto Scaling group's overrides."""
+    count = requirements.get("AcceleratorCount") if isinstance(requirements, dict) else None
+    minimum = count.get("Min") if isinstance(count, dict) else None
+    return isinstance(minimum, int) and not isinstance(minimum, bool) and minimum >= 1
+
+
+def all_accelerated(types: list, attribute_based: bool, requirements_accelerated: bool) -> bool | None:
+    """Whether every instance type a group can launch is accelerated; ``None`` when a type is not known, or when
+    attribute-based selection does not ask for accelerators (it might still pick them)."""
+    if attribute_based:
+        return True if requirements_accelerated else None
+    verdicts = [accelerated(t) for t in types]
+    if not verdicts or None in verdicts:
+        return None
+    return all(verdicts)

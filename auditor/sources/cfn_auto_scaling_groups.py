@@ -55,7 +55,7 @@ class AutoScalingGroupReader:
                 instance_selection=ATTRIBUTE_SELECTION if attribute_based else ", ".join(dict.fromkeys(known)) or None,
                 instance_type_count=len(set(known)) if types and len(known) == len(types) else None,
                 attribute_based=attribute_based,
-                accelerated=self.accelerated(types, attribute_based, requirements_accelerated),
+                accelerated=ec2_types.all_accelerated(types, attribute_based, requirements_accelerated),
                 capacity_rebalance=_boolean(self.reader.value(properties.get("CapacityRebalance", False))),
                 serves_traffic=bool(properties.get("TargetGroupARNs") or properties.get("LoadBalancerNames")),
                 policy_count=None if scaled.get(None) and not policies else policies,
@@ -90,7 +90,7 @@ class AutoScalingGroupReader:
             overrides = launch.get("Overrides")
             overrides = [o for o in overrides if isinstance(o, dict)] if isinstance(overrides, list) else []
             if any("InstanceRequirements" in o for o in overrides):
-                return [], True, any(_asks_for_accelerators(o.get("InstanceRequirements")) for o in overrides)
+                return [], True, any(ec2_types.asks_for_accelerators(o.get("InstanceRequirements")) for o in overrides)
             if overrides:
                 return [self.instance_type(o.get("InstanceType")) for o in overrides], False, False
             return self.from_launch_template(launch.get("LaunchTemplateSpecification"))
@@ -106,7 +106,7 @@ class AutoScalingGroupReader:
         if data is None:
             return [None], False, False
         if "InstanceRequirements" in data:
-            return [], True, _asks_for_accelerators(data.get("InstanceRequirements"))
+            return [], True, ec2_types.asks_for_accelerators(data.get("InstanceRequirements"))
         return [self.instance_type(data.get("InstanceType"))], False, False
 
     def instance_type(self, value):
@@ -132,15 +132,6 @@ class AutoScalingGroupReader:
             if logical_id in self.launch_configurations:
                 return self.launch_configurations[logical_id]
         return None
-
-    @staticmethod
-    def accelerated(types: list, attribute_based: bool, requirements_accelerated: bool) -> bool | None:
-        if attribute_based:
-            return True if requirements_accelerated else None
-        verdicts = [ec2_types.accelerated(t) for t in types]
-        if not verdicts or None in verdicts:
-            return None
-        return all(verdicts)
 
     # -- spot -----------------------------------------------------------------------------------
 
@@ -220,12 +211,6 @@ class AutoScalingGroupReader:
 def _data(properties: dict) -> dict:
     data = properties.get("LaunchTemplateData")
     return data if isinstance(data, dict) else {}
-
-
-def _asks_for_accelerators(requirements) -> bool:
-    count = requirements.get("AcceleratorCount") if isinstance(requirements, dict) else None
-    minimum = count.get("Min") if isinstance(count, dict) else None
-    return isinstance(minimum, int) and not isinstance(minimum, bool) and minimum >= 1
 
 
 def _text(value) -> str | None:
