@@ -307,9 +307,10 @@ def open_scopes(options: AuditOptions, recorder: CallRecorder) -> tuple[dict, li
 def collect_settings(rules: list, params: dict, training_days: int) -> aws.CollectSettings:
     """What the collector needs from the rules' parameters (defaults merged with overrides).
 
-    The metrics window is SW303's ``lookback_days``, the oversized thresholds are SW301's and the spot
-    discount is SW203's, even when those rules are not selected (their built-in defaults apply then):
-    the evidence is the same whichever rules read it.
+    The metrics window is SW303's ``lookback_days``, the oversized thresholds are SW301's, the spot
+    discount is SW203's and the memory of a function that loads a model SW401's ``min_memory_mb``, even
+    when those rules are not selected (their built-in defaults apply then): the evidence is the same
+    whichever rules read it.
     """
     idle = _rule_params("SW303", rules, params)
     if not isinstance(idle["lookback_days"], int) or idle["lookback_days"] < 1:
@@ -321,11 +322,15 @@ def collect_settings(rules: list, params: dict, training_days: int) -> aws.Colle
     spot_discount = _rule_params("SW203", rules, params)["spot_discount"]
     if isinstance(spot_discount, bool) or not isinstance(spot_discount, (int, float)) or not 0 < spot_discount <= 1:
         raise AuditError(f"SW203 spot_discount must be a fraction above 0 and at most 1 (got {spot_discount!r})")
+    model_memory = _rule_params("SW401", rules, params)["min_memory_mb"]
+    if isinstance(model_memory, bool) or not isinstance(model_memory, int) or model_memory < 0:
+        raise AuditError(f"SW401 min_memory_mb must be a whole number of MB, at least 0 (got {model_memory!r})")
     return aws.CollectSettings(
         lookback_days=idle["lookback_days"],
         training_days=training_days,
         headroom=None if None in thresholds else rightsizing.Headroom(*(float(value) for value in thresholds)),
         spot_discount=float(spot_discount),
+        model_memory_mb=model_memory,
     )
 
 
@@ -517,6 +522,10 @@ class _AccountOpener:
                     sagemaker=self._client(session, "sagemaker", region),
                     autoscaling=self._client(session, "application-autoscaling", region),
                     cloudwatch=self._client(session, "cloudwatch", region),
+                    awslambda=self._client(session, "lambda", region),
+                    ec2_autoscaling=self._client(session, "autoscaling", region),
+                    ec2=self._client(session, "ec2", region),
+                    ecs=self._client(session, "ecs", region),
                 )
                 for region in dict.fromkeys(regions)
             }

@@ -133,7 +133,7 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
 
 _EVIDENCE_FIELDS = ("invocations", "lookback_days", "peak_cpu_per_vcpu", "peak_memory", "peak_gpu_per_gpu",
                     "peak_gpu_memory_per_gpu", "utilization_days", "downsize_to", "age_days", "billable_seconds",
-                    "spot_saving_usd")
+                    "spot_saving_usd", "utilization")
 
 
 def _evidence(facts: dict) -> dict:

@@ -27,6 +27,9 @@ MAX_LENGTH = 300
 
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 _GONE_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+_EC2_GONE_SUFFIXES = (".NotFound", ".NotFoundException", ".VersionNotFound")
+"""EC2 names a missing resource in a dotted code: ``InvalidLaunchTemplateId.NotFound``,
+``InvalidLaunchTemplateName.NotFoundException``, ``InvalidLaunchTemplateId.VersionNotFound``."""
 _PERMISSIONS = "the audit needs the permissions `sagewise iam-policy` prints"
 _NOT_AWS = "is AWS_ENDPOINT_URL or a proxy answering instead of AWS?"
 _HINTS = {
@@ -55,7 +58,7 @@ def is_gone(exc: ClientError) -> bool:
     """
     error = exc.response.get("Error", {})
     code = error.get("Code")
-    if code in _GONE_CODES:
+    if code in _GONE_CODES or str(code).endswith(_EC2_GONE_SUFFIXES):
         return True
     return code == "ValidationException" and "could not find" in (error.get("Message") or "").lower()
 

@@ -65,6 +65,24 @@ AUDIT = (
     )),
     # The alarms that trigger step scaling policies: their metric and direction.
     Statement("ReadScalingAlarms", ("cloudwatch:DescribeAlarms",), ("arn:{partition}:cloudwatch:*:*:alarm:*",)),
+    # Lambda functions that serve models: provisioned concurrency, what it keeps warm, who waits for an answer.
+    Statement("ListFunctions", ("lambda:ListFunctions",)),
+    Statement("ReadFunctions", (
+        "lambda:GetFunctionConfiguration",
+        "lambda:GetPolicy",
+        "lambda:ListFunctionUrlConfigs",
+        "lambda:ListProvisionedConcurrencyConfigs",
+    ), ("arn:{partition}:lambda:*:*:function:*",)),
+    # EC2 Auto Scaling groups: instance types, Spot share, and what sizes them.
+    Statement("ReadAutoScalingGroups", (
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeLaunchConfigurations",
+        "autoscaling:DescribePolicies",
+        "autoscaling:DescribeScheduledActions",
+        "ec2:DescribeLaunchTemplateVersions",
+    )),
+    Statement("ReadCapacityProviders", ("ecs:DescribeCapacityProviders",),
+              ("arn:{partition}:ecs:*:*:capacity-provider/*",)),
     Statement("FindScopes", (
         "ec2:DescribeRegions",
         "organizations:ListAccounts",

@@ -372,7 +372,8 @@ class ProvisionedConcurrency(Resource):
     utilization: float | None = None
     """Live: peak ``ProvisionedConcurrencyUtilization`` over the lookback window (a fraction)."""
     monthly_cost_usd: float | None = None
-    """Live: what its warm capacity costs a month while idle (see SW402)."""
+    """Live: what its warm capacity costs a month while idle: the share nothing used even at the window's peak,
+    ``(1 - utilization)`` of every configured GB-second (see SW402); ``None`` without a verified price."""
 
 
 @dataclass
@@ -408,7 +409,8 @@ class AutoScalingGroup(Resource):
     serves_traffic: bool = False
     """It is behind a load balancer (target groups or classic load balancers)."""
     policy_count: int | None = None
-    """Scaling policies and scheduled actions on it (``None`` when one names a group that cannot be known)."""
+    """Scaling policies and scheduled actions on it (``None`` when one names a group that cannot be known; live,
+    when they, or the ECS capacity providers that might size it instead, could not be read)."""
     scaled_by: str | None = None
     """What else sizes it: an ECS capacity provider with managed scaling, the Kubernetes cluster autoscaler."""
 

@@ -488,6 +488,8 @@ def stub_scaling(autoscaling, targets: tuple = (), policies: tuple = ()) -> Stub
 
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+QUERY_PROTOCOL = ("sts", "auto-scaling")
+"""Services whose errors are XML (``ErrorResponse``) rather than JSON."""
 
 
 class _Body(io.BytesIO):
@@ -544,7 +546,7 @@ class Faults:
     @staticmethod
     def _error(request, service, code, status) -> AWSResponse:
         message = f"injected {code}"
-        if service == "sts":
+        if service in QUERY_PROTOCOL:
             body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                     "</Error><RequestId>fault</RequestId></ErrorResponse>").encode()
             headers = {"Content-Type": "text/xml"}

@@ -142,6 +142,8 @@ def test_a_region_costs_one_call_per_endpoint_config_and_a_constant_otherwise(li
         "application-autoscaling:DescribeScheduledActions": 1,
         "cloudwatch:ListMetrics": 1,  # and no DescribeAlarms: no step policy has alarms
         "cloudwatch:GetMetricData": 1,
+        "lambda:ListFunctions": 1,  # no functions: nothing else of Lambda's, nor its scaling, is read
+        "autoscaling:DescribeAutoScalingGroups": 1,  # no groups: nor their templates, policies and schedules
     }
 
 

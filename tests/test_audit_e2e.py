@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 import audit_scenario as scenario
@@ -76,6 +77,9 @@ def test_audit_reports_live_findings_and_changes_nothing(moto_server, environmen
     config = tmp_path / "sagewise.yaml"
     # moto stamps endpoints with the time they were seeded: judge idleness regardless of age.
     config.write_text("rules:\n  SW303:\n    min_age_days: 0\n")
+    # moto creates some services' default resources (EC2's AMIs, behind Auto Scaling) on their first read.
+    for service, operation in (("lambda", "list_functions"), ("autoscaling", "describe_auto_scaling_groups")):
+        getattr(boto3.client(service, region_name=REGION, endpoint_url=moto_server), operation)()
     before = _state(moto_server)
 
     run = sagewise(["audit", "--region", REGION, "--format", "json", "--config", str(config), "--stats"],

@@ -9,6 +9,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import audit_scenario as scenario
+import serving_scenario as serving
 from auditor import iam
 from auditor.audit import AuditOptions, CallRecorder, ReadOnlyViolation, collect_settings, run_audit
 from auditor.rules import load_rules
@@ -106,7 +107,8 @@ def test_a_write_from_inside_the_audit_is_refused_and_reported(monkeypatch):
 @pytest.fixture(scope="module")
 def actions_called(tmp_path_factory) -> set:
     """Every IAM action a full audit calls: an organization over all regions, the fallback when Search is
-    denied, inference components and an endpoint whose config is gone (the last two through stubs)."""
+    denied, inference components, an endpoint whose config is gone, and Lambda functions and Auto Scaling groups
+    with all they lead to (the last three through stubs where moto lacks the operation)."""
     called = set()
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
         scenario.isolate_environment(monkeypatch, tmp_path_factory.mktemp("aws"))
@@ -142,6 +144,26 @@ def actions_called(tmp_path_factory) -> set:
             scenario.search_endpoints(stub)  # a step policy with alarms: their metrics are described
             scenario.search_training_jobs(stub)
             aws.collect(aws.RegionClients(sagemaker, autoscaling, cloudwatch), scenario.ACCOUNT, REGION, settings)
+        monkeypatch.setattr(aws, "DESCRIBES_IN_FLIGHT", 1)  # the Lambda Stubber answers in order
+        seeding = serving.serving_clients()
+        template = serving.launch_template(seeding["ec2"], "web", {"InstanceType": "g5.xlarge"})
+        serving.group(seeding["ec2_autoscaling"], "gpu", LaunchTemplate={"LaunchTemplateId": template})
+        seeding["ec2_autoscaling"].create_launch_configuration(LaunchConfigurationName="cpu", ImageId=serving.IMAGE_AMI,
+                                                               InstanceType="m5.large")
+        serving.group(seeding["ec2_autoscaling"], "cpu", LaunchConfigurationName="cpu")
+        groups = {name: recorder.attach(client) for name, client in seeding.items()}
+        lam = recorder.attach(boto3.client("lambda", region_name=REGION))
+        ecs = recorder.attach(boto3.client("ecs", region_name=REGION))
+        with Stubber(lam) as functions, Stubber(ecs) as providers:
+            serving.list_functions(functions, serving.function("warm"), serving.function("scorer", package="Image"))
+            serving.list_concurrency(functions, "warm", ("live", 2))
+            serving.list_concurrency(functions, "scorer")
+            serving.get_policy(functions, "scorer", None)  # no policy: its function URLs are read
+            serving.list_urls(functions, "scorer")
+            serving.get_configuration(functions, "warm", "live", memory=128)
+            serving.capacity_providers(providers)
+            aws.collect(aws.RegionClients(sagemaker, autoscaling, cloudwatch, awslambda=lam, ecs=ecs, **groups),
+                        scenario.ACCOUNT, REGION, settings)
         called |= set(recorder.calls)
     return called
 

@@ -19,7 +19,9 @@ Cost of a region, in API calls:
   names a call, only when some step policy has alarms;
 - one ``ListMetrics`` (the variant names an endpoint's invocations were published under) and one
   ``GetMetricData`` per 500 metric queries;
-- inference components (a listing and one describe each) only where an endpoint hosts them.
+- inference components (a listing and one describe each) only where an endpoint hosts them;
+- Lambda functions and EC2 Auto Scaling groups, read by :mod:`.aws_lambda` and
+  :mod:`.aws_auto_scaling_groups` (their docstrings count their calls).
 
 So about one call per endpoint against AWS, and a constant number per region otherwise. Where
 ``Search`` is denied, endpoints and training jobs are listed and described one by one instead, with
@@ -57,6 +59,7 @@ from ..model import (
     Variant,
 )
 from ..rightsizing import Headroom, Utilization, is_gpu, suggest_smaller_type
+from . import aws_auto_scaling_groups, aws_lambda  # they read through this module's helpers, at call time
 
 SOURCE = "aws"
 NAMESPACE = "sagemaker"
@@ -82,11 +85,20 @@ REASON_TAG = "sagewise:ignore-reason"
 
 @dataclass(frozen=True)
 class RegionClients:
-    """The three clients one account x region scope reads through, created once by the caller."""
+    """The clients one account x region scope reads through, created once by the caller.
+
+    ``autoscaling`` is Application Auto Scaling; ``ec2_autoscaling`` is EC2 Auto Scaling. A caller that only needs
+    SageMaker (remediation reads its steps' state) leaves the others ``None``, and the scope then reads no Lambda
+    functions or Auto Scaling groups.
+    """
 
     sagemaker: Any
     autoscaling: Any
     cloudwatch: Any
+    awslambda: Any = None
+    ec2_autoscaling: Any = None
+    ec2: Any = None
+    ecs: Any = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,9 @@ class CollectSettings:
     spot_discount: float | None = None
     """Share of the on-demand price managed spot training is assumed to save (SW203's ``spot_discount``);
     ``None``: on-demand training jobs get no estimated saving."""
+    model_memory_mb: int | None = None
+    """A Zip-packaged Lambda function with at least this much memory loads a model (SW401's ``min_memory_mb``):
+    only such functions, and container-image ones, have their callers read. ``None``: every function's are."""
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -135,7 +150,10 @@ def collect(clients: RegionClients, account: str, region: str, settings: Collect
     for job, suppressions in _training_jobs(clients.sagemaker, scope, settings):
         model.training_jobs.append(job)
         model.suppressions.extend(suppressions)
-    _attach_metrics(clients.cloudwatch, records, components, settings)
+    function_evidence = aws_lambda.collect(clients, scope, settings, model) if clients.awslambda else []
+    if clients.ec2_autoscaling:
+        aws_auto_scaling_groups.collect(clients, scope, model)
+    _attach_metrics(clients.cloudwatch, records, components, settings, function_evidence)
     linking.link(model)
     return Collected(model, scope.errors, scope.warnings)
 
@@ -187,6 +205,49 @@ def _describe(call: Callable, scope: _Scope, subject: str, **params) -> dict | N
             scope.errors.append(faults.explain(exc, resource=subject))
             return None
         raise
+
+
+GONE = object()
+"""What :func:`_read_each` gives for a resource deleted since it was listed (or, for Lambda's ``GetPolicy``, that has
+no policy: the same ``ResourceNotFoundException``)."""
+
+
+def _read_each(scope: _Scope, items: list, read: Callable, what: str, subject: Callable = str) -> dict:
+    """Item -> ``read(item)``, :data:`GONE`, or ``None`` when it may not be read, a few items at a time.
+
+    Denials and refused requests are one error line for all the items they hit (``Operation first and 11 other
+    functions: ...``): a permission missing from the policy would otherwise repeat once per resource. Anything
+    else fails the scope, as in :func:`_describe`.
+    """
+    def attempt(item):
+        try:
+            return read(item), None
+        except ClientError as exc:
+            if faults.is_gone(exc):
+                return GONE, None
+            if faults.is_denied(exc) or exc.response.get("Error", {}).get("Code") == "ValidationException":
+                return None, exc
+            raise
+
+    answers = _concurrently(attempt, items)
+    failed = [(item, exc) for item, (_, exc) in zip(items, answers, strict=True) if exc is not None]
+    if failed:
+        item, exc = failed[0]
+        others = f" and {len(failed) - 1} other {what}" if len(failed) > 1 else ""
+        scope.errors.append(faults.explain(exc, resource=subject(item) + others))
+    return {item: value for item, (value, _) in zip(items, answers, strict=True)}
+
+
+def _listed(scope: _Scope, read: Callable) -> list | None:
+    """``read()``'s items, or ``None`` (one error line) when the listing is denied: what depends on it stays
+    unknown and the rest of the region is still read."""
+    try:
+        return list(read())
+    except ClientError as exc:
+        if not faults.is_denied(exc):
+            raise
+        scope.errors.append(faults.explain(exc))
+        return None
 
 
 def _searched(sagemaker, resource: str, **params) -> Iterator[list]:
@@ -368,6 +429,8 @@ class _Hosting:
         facts = catalog.lookup(instance_type)
         managed = (live.get("ManagedInstanceScaling") or (configured or {}).get("ManagedInstanceScaling") or {})
         count = live.get("CurrentInstanceCount", (configured or {}).get("InitialInstanceCount"))
+        # What runs now where the endpoint reports it, else what the config asks for.
+        serverless_config = live.get("CurrentServerlessConfig") or (configured or {}).get("ServerlessConfig") or {}
         container_images = self._variant_images(live, configured)
         return Variant(
             source=SOURCE,
@@ -375,6 +438,7 @@ class _Hosting:
             field_locations=_located(location, {
                 "instance_type": "InstanceType", "instance_count": "CurrentInstanceCount",
                 "managed_instance_scaling": "ManagedInstanceScaling",
+                "provisioned_concurrency": "ServerlessConfig.ProvisionedConcurrency",
             }),
             endpoint=endpoint_name,
             endpoint_key=endpoint_name,
@@ -389,6 +453,8 @@ class _Hosting:
             judged=judged,
             images=container_images or [],
             cpu_only_image=None if container_images is None else images.cpu_only(container_images),
+            provisioned_concurrency=serverless_config.get("ProvisionedConcurrency"),
+            max_concurrency=serverless_config.get("MaxConcurrency"),
             monthly_cost_usd=None if serverless else _monthly_cost(facts, count),
         )
 
@@ -518,17 +584,24 @@ def _monthly_cost(facts: catalog.InstanceFacts | None, count: int | None) -> flo
 # --- Application Auto Scaling -------------------------------------------------------------------
 
 
-def _scalable_targets(autoscaling, scope: _Scope, now: datetime) -> tuple[list[ScalableTarget], list[ScheduledAction]]:
-    """The region's SageMaker scalable targets, and their scheduled actions (listed first: a target counts its own)."""
+_RESOURCE_ID_READERS = {NAMESPACE: linking.parse_resource_id, "lambda": linking.parse_lambda_resource_id}
+"""Service namespace -> what splits its ResourceIds into the keys linking matches (Lambda's are read by
+:mod:`.aws_lambda`)."""
+
+
+def _scalable_targets(autoscaling, scope: _Scope, now: datetime,
+                      service_namespace: str = NAMESPACE) -> tuple[list[ScalableTarget], list[ScheduledAction]]:
+    """The region's scalable targets of ``service_namespace``, and their scheduled actions (listed first: a target
+    counts its own)."""
     listed = list(_pages(autoscaling, "describe_scheduled_actions", "ScheduledActions",
-                         ServiceNamespace=NAMESPACE, MaxResults=50))
+                         ServiceNamespace=service_namespace, MaxResults=50))
     actions: dict[tuple, int] = {}
     for action in listed:
         triple = (action["ResourceId"], action["ScalableDimension"])
         actions[triple] = actions.get(triple, 0) + 1
     targets = []
     for item in _pages(autoscaling, "describe_scalable_targets", "ScalableTargets",
-                       ServiceNamespace=NAMESPACE, MaxResults=50):
+                       ServiceNamespace=service_namespace, MaxResults=50):
         resource_id, dimension = item["ResourceId"], item["ScalableDimension"]
         namespace = item["ServiceNamespace"]
         # Older responses carry no ARN; the target's composite ID (what CloudFormation's Ref gives) names it.
@@ -548,7 +621,7 @@ def _scalable_targets(autoscaling, scope: _Scope, now: datetime) -> tuple[list[S
             scheduled_action_count=actions.get((resource_id, dimension), 0),
             key=[("triple", resource_id, dimension, namespace)],
             suspended=scaling.suspended_text(item.get("SuspendedState") or {}),
-            **linking.parse_resource_id(resource_id, dimension),
+            **_RESOURCE_ID_READERS[service_namespace](resource_id, dimension),
         ))
     return targets, [_scheduled_action(action, scope, now) for action in listed]
 
@@ -578,8 +651,10 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(timezone.utc).isoformat()
 
 
-def _scaling_policies(autoscaling, scope: _Scope) -> list[tuple[ScalingPolicy, list]]:
-    """Each SageMaker scaling policy, with the names of the alarms that trigger it when it is a step policy.
+def _scaling_policies(autoscaling, scope: _Scope,
+                      service_namespace: str = NAMESPACE) -> list[tuple[ScalingPolicy, list]]:
+    """Each scaling policy of ``service_namespace``, with the names of the alarms that trigger it when it is a step
+    policy.
 
     A step policy's ``Alarms`` are every CloudWatch alarm whose actions name it (target tracking lists
     the alarms it made itself, which no rule reads): their count is ``alarm_count``, their names are
@@ -589,7 +664,7 @@ def _scaling_policies(autoscaling, scope: _Scope) -> list[tuple[ScalingPolicy, l
     tracking_path, step_path = "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"
     # DescribeScalingPolicies returns at most 10 policies a page.
     for item in _pages(autoscaling, "describe_scaling_policies", "ScalingPolicies",
-                       ServiceNamespace=NAMESPACE, MaxResults=10):
+                       ServiceNamespace=service_namespace, MaxResults=10):
         tracking = item.get(tracking_path, {})
         predefined = tracking.get("PredefinedMetricSpecification", {})
         customized = tracking.get("CustomizedMetricSpecification")
@@ -867,12 +942,14 @@ class _Utilization:
 
 
 def _attach_metrics(cloudwatch, records: list[_EndpointRecord], components: list[InferenceComponent],
-                    settings: CollectSettings) -> None:
-    """Fill invocations, peaks and downsizing on the records' endpoints, variants and components."""
+                    settings: CollectSettings, extra: list = ()) -> None:
+    """Fill invocations, peaks and downsizing on the records' endpoints, variants and components, and apply the
+    ``extra`` evidence other readers built (Lambda's): every query of the region goes into the same batches."""
     plain = [record for record in records if _Invocations.applies(record)]
     seen = _invocation_variant_names(cloudwatch) if plain else {}
     evidence: list = [_Invocations(record, seen.get(record.endpoint.name, set())) for record in plain]
     evidence += [_ComponentInvocations(component) for component in components]
+    evidence += extra
     for record in records:
         for variant in record.variants:
             facts = _Utilization.facts_of(variant)
