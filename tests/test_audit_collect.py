@@ -160,6 +160,24 @@ def test_tags_become_suppressions_of_the_tagged_resource():
     assert aws._tag_suppressions([{"Key": "team", "Value": "ml"}], location) == []
 
 
+def test_an_ignore_tag_on_an_endpoint_covers_the_scaling_of_its_variants():
+    """SW103 on the target of a tagged endpoint is suppressed (and the tag is used, so no SW001); the same
+    finding on an untagged endpoint's target stays."""
+    with mock_aws():
+        c = scenario.clients(REGION)
+        scenario.add_model(c, "custom")
+        scenario.add_endpoint(c, "pinned", tags={aws.IGNORE_TAG: "SW103", aws.REASON_TAG: "sized for a contract"})
+        scenario.add_endpoint(c, "other")
+        for name in ("pinned", "other"):
+            scenario.add_target(c, f"endpoint/{name}/variant/AllTraffic", 2, 2)
+            scenario.add_policy(c, f"endpoint/{name}/variant/AllTraffic", f"{name}-tracking")
+        result = run_audit(AuditOptions(regions=(REGION,)), [r for r in load_rules() if r.id in ("SW001", "SW103")],
+                           {}, {})
+    assert result.errors == []
+    [finding] = result.findings
+    assert finding.rule_id == "SW103" and "endpoint/other/variant/AllTraffic" in finding.message
+
+
 # --- Pagination, batching, regions, accounts ------------------------------------------------------
 
 

@@ -155,7 +155,22 @@ def collect(clients: RegionClients, account: str, region: str, settings: Collect
         aws_auto_scaling_groups.collect(clients, scope, model)
     _attach_metrics(clients.cloudwatch, records, components, settings, function_evidence)
     linking.link(model)
+    _owned_by_endpoints(model)
     return Collected(model, scope.errors, scope.warnings)
+
+
+def _owned_by_endpoints(model: ResourceModel) -> None:
+    """An endpoint owns the scaling of its variants: a ``sagewise:ignore`` tag on the endpoint covers findings on
+    their scalable targets, policies and scheduled actions, as it covers the variants' own (scalable targets have
+    tags of their own, but reading them would cost a call per target)."""
+    arns = {endpoint.name: endpoint.location.resource for endpoint in model.endpoints}
+    owners_of: dict = {}
+    for target in model.scalable_targets:
+        arn = arns.get(target.endpoint_key) if target.namespace == "sagemaker" else None
+        if arn:
+            target.owners = owners_of[target.resource_id] = (arn,)
+    for item in (*model.scaling_policies, *model.scheduled_actions):
+        item.owners = owners_of.get(item.resource_id, item.owners)
 
 
 @dataclass
