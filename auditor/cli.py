@@ -287,7 +287,9 @@ def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: b
                         "files": len(result.fixed), "unsafe_available": result.unsafe_available,
                         "applied": [{"file": shown, "rule_id": fix.finding.rule_id,
                                      "resource": fix.finding.location.resource, "description": fix.description}
-                                    for shown, outcome in result.fixed for fix in outcome.applied]}
+                                    for shown, outcome in result.fixed for fix in outcome.applied],
+                        "not_applied": [_not_applied(shown, finding, why)
+                                        for shown, finding, why in result.not_applied]}
     run.finish(report, output_format, output, checked_scopes=set(result.checked.values()))
 
 
@@ -307,11 +309,21 @@ def _lint_paths(run: Run, paths, exclude, fixing=None):
     )
 
 
+def _not_applied(shown: str, finding, why: str) -> dict:
+    """A finding left as it is although its rule has a fix, and why (the fix needs what the file does not say)."""
+    return {"file": shown, "line": finding.location.line, "column": finding.location.column,
+            "rule_id": finding.rule_id, "resource": finding.location.resource, "reason": why,
+            "fingerprint": finding.fingerprint}
+
+
 def _print_diff(result) -> None:
     for shown, outcome in result.fixed:
         click.echo(outcome.diff(shown), nl=False)
     for error in result.errors:
         click.echo(f"{error.file}: error: {error.message}", err=True)
+    for shown, finding, why in result.not_applied:
+        click.echo(f"{shown}:{finding.location.line}:{finding.location.column}: {finding.rule_id} not fixed: {why}",
+                   err=True)
     fixes = sum(outcome.resolved for _, outcome in result.fixed)
     noun = "finding" if fixes == 1 else "findings"
     line = f"Would fix {fixes} {noun} in {len(result.fixed)} file{'' if len(result.fixed) == 1 else 's'}"

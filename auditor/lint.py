@@ -38,6 +38,8 @@ class LintResult:
     """(shown path, :class:`~auditor.fixers.apply.FileFixes`) of every file a fix changed (``--fix``)."""
     unsafe_available: int = 0
     """Findings left that ``--unsafe-fixes`` would fix."""
+    not_applied: list = field(default_factory=list)
+    """(shown path, finding, why) of each finding left whose rule has a fix that could not be applied."""
 
 
 def read_model(path: Path, *, scope: str | None = None, shown: str | None = None) -> ResourceModel | None:
@@ -175,6 +177,7 @@ def _fix_file(path: Path, relative: str, shown: str, evaluate, fixing, result: L
                 raise DocumentError(str(error)) from None
         result.fixed.append((shown, outcome))
     result.unsafe_available += outcome.unsafe_available
+    result.not_applied.extend((shown, finding, why) for finding, why in outcome.not_applied)
     return outcome.findings
 
 

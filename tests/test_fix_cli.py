@@ -210,3 +210,30 @@ def test_a_resource_read_through_fn_if_is_never_edited(tmp_path, monkeypatch, sa
     result = sagewise("fix", "t.yaml", "--isolated", "--unsafe-fixes", "--select", "SW302")
     assert (tmp_path / "t.yaml").read_text() == template
     assert "SW302" in result.stdout
+
+
+def test_a_finding_whose_fix_cannot_apply_says_why(tmp_path, sagewise):
+    """A rule with a safe fix whose right change the file does not say (provisioned concurrency from SAM Globals,
+    an ml.t2 variant) is left as written, and the run says why instead of leaving the user to guess."""
+    template = tmp_path / "template.yaml"
+    template.write_text(textwrap.dedent("""\
+        Transform: AWS::Serverless-2016-10-31
+        Globals:
+          Function:
+            AutoPublishAlias: live
+            ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 4}
+        Resources:
+          Scorer:
+            Type: AWS::Serverless::Function
+            Properties: {PackageType: Image, ImageUri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/s:1}
+        """), encoding="utf-8")
+    result = sagewise("fix", template, "--select", "SW402", "--isolated")
+    assert result.exit_code == 1
+    assert template.read_text(encoding="utf-8").count("ScalableTarget") == 0
+    assert "1 finding was left as written, although the rule has a fix:" in result.stdout
+    assert ":7:3: SW402: its provisioned concurrency comes from the template's Globals" in result.stdout
+    diff = sagewise("fix", template, "--select", "SW402", "--diff", "--isolated")
+    assert ":7:3: SW402 not fixed: its provisioned concurrency comes from the template's Globals" in diff.stderr
+    report = json.loads(sagewise("fix", template, "--select", "SW402", "--format", "json", "--isolated").stdout)
+    [entry] = report["summary"]["fixed"]["not_applied"]
+    assert (entry["rule_id"], entry["line"]) == ("SW402", 7) and "Globals" in entry["reason"]

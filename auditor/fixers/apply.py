@@ -28,6 +28,7 @@ from .edits import SAFE, UNSAFE, Fix, apply, compatible
 
 MAX_PASSES = 10
 BOM = "\ufeff"
+REFUSED = "its fix was tried and undone: the result did not check out"
 
 
 @dataclass
@@ -45,6 +46,8 @@ class FileFixes:
     """Remaining findings an ``--unsafe-fixes`` run would fix."""
     resolved: int = 0
     """Findings of the original text that the fixed text no longer has (a fix may settle several)."""
+    not_applied: list = field(default_factory=list)
+    """(finding, why) of each remaining finding whose rule has a fix of an allowed class that was not applied."""
 
     @property
     def changed(self) -> bool:
@@ -64,8 +67,10 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
     current = first = _lint(text, path, scope, shown, evaluate)
     refused: set = set()
     one_at_a_time = False
+    unfixed: dict = {}
     for _ in range(MAX_PASSES):
-        fixes = [fix for fix in _fixes(current, params) if fix.safety in allowed
+        unfixed = {}
+        fixes = [fix for fix in _fixes(current, params, unfixed) if fix.safety in allowed
                  and fix.finding.identity not in refused]
         if not fixes:
             break
@@ -83,6 +88,9 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
     outcome.text = current.text
     outcome.findings = current.findings
     outcome.resolved = len({f.identity for f in first.findings} - {f.identity for f in current.findings})
+    unfixed.update(dict.fromkeys(refused, REFUSED))
+    outcome.not_applied = [(finding, unfixed[finding.identity]) for finding in current.findings
+                           if finding.identity in unfixed and finding.fix and finding.fix["safety"] in allowed]
     if not unsafe:
         outcome.unsafe_available = sum(1 for fix in _fixes(current, params) if fix.safety == UNSAFE)
     return outcome
@@ -100,10 +108,10 @@ def _lint(text: str, path: Path, scope: str, shown: str, evaluate: Callable) -> 
     return _Linted(text, read, evaluate(read.model) if read.model is not None else [])
 
 
-def _fixes(current: _Linted, params: dict) -> list[Fix]:
+def _fixes(current: _Linted, params: dict, unfixed: dict | None = None) -> list[Fix]:
     if current.read.model is None:
         return []
-    return template.fixes(current.findings, current.text, current.read, params)
+    return template.fixes(current.findings, current.text, current.read, params, unfixed)
 
 
 def _non_overlapping(fixes: list[Fix]) -> list[Fix]:

@@ -68,21 +68,34 @@ def _identifier(*parts: str) -> str:
     return "".join(re.sub(r"[^A-Za-z0-9]", "", part[:1].upper() + part[1:]) for part in parts if part)
 
 
-def fixes(findings: list, text: str, read, params: dict) -> list[Fix]:
-    """The fixes available for ``findings`` of one file (``params``: rule id -> parameters, defaults included)."""
+UNKNOWN_CHANGE = "the right change cannot be known from the template alone"
+ONE_BRANCH = "it is read from one branch of an Fn::If, or from a file other than this one"
+
+
+def fixes(findings: list, text: str, read, params: dict, unfixed: dict | None = None) -> list[Fix]:
+    """The fixes available for ``findings`` of one file (``params``: rule id -> parameters, defaults included).
+
+    ``unfixed`` (when given) receives, for each finding whose rule has a fix but that no fix here resolves,
+    why (finding identity -> reason), so a user learns why a fixable rule's finding is left as it is.
+    """
     context = _Context(text, read, params)
+    unfixed = {} if unfixed is None else unfixed
     found = []
     for finding in sorted(findings, key=lambda finding: finding.rule_id in ADDS_RESOURCES):
         fixer = FIXERS.get(finding.rule_id)
         if fixer is None or finding.fix is None or finding.fix["safety"] not in (SAFE, UNSAFE):
             continue
         if not getattr(finding.model_object, "document_path", ()):
-            continue  # read from one Fn::If branch, or not from this file: nowhere to write
+            unfixed[finding.identity] = ONE_BRANCH  # nowhere to write
+            continue
         try:
             fix = fixer(finding, context)
-        except Unfixable:
-            fix = None
-        if fix is not None:
+        except Unfixable as reason:
+            unfixed[finding.identity] = str(reason)
+            continue
+        if fix is None:
+            unfixed[finding.identity] = UNKNOWN_CHANGE
+        else:
             found.append(fix)
     return found
 
@@ -170,11 +183,14 @@ def fix_endpoint_without_autoscaling(finding, context: _Context) -> Fix | None:
         if subject.hosts_inference_components:
             return _managed_instance_scaling(finding, context, subject)
         if subject.burstable:
-            return None  # ml.t2 cannot be registered at all: moving the variant is SW302's (unsafe) fix
+            raise Unfixable("ml.t2 variants cannot be registered for autoscaling; moving the variant off ml.t2 is "
+                            "SW302's fix (--unsafe-fixes)")
         if subject.conditional_scaling:
-            return None  # its scaling exists behind a condition: turning it on is the owner's decision
+            raise Unfixable(f"its scaling exists behind a condition ({subject.conditional_scaling}); turning it on "
+                            "is the owner's decision")
         if subject.source != "cloudformation":
-            return None  # created at run time by a state machine: scaling belongs in that state machine
+            raise Unfixable("the endpoint is created at run time by a state machine: its scaling belongs in that "
+                            "state machine")
         return _variant_target(finding, context, subject)
     return _component_target(finding, context, subject)
 
@@ -250,7 +266,8 @@ def fix_target_without_policy(finding, context: _Context) -> Fix | None:
                     if v.endpoint_key is not None and v.endpoint_key == target.endpoint_key]
         kinds = {v.kind for v in variants}
         if len(kinds) != 1 or None in kinds:
-            return None  # the endpoint is not in this template, or its variants differ: no single right metric
+            raise Unfixable("the endpoint is not in this template, or its variants differ in kind: no single metric "
+                            "is right")
         kind = kinds.pop()
         if (kind == "serverless") != (target.dimension == scaling.VARIANT_PROVISIONED_CONCURRENCY):
             return None
@@ -309,6 +326,9 @@ def fix_concurrency_without_autoscaling(finding, context: _Context) -> Fix:
     logical_id = concurrency.location.resource
     resource = context.resources[logical_id]
     path = concurrency.document_path + ("Properties",)
+    if "ProvisionedConcurrencyConfig" not in context.source.node(path):
+        raise Unfixable("its provisioned concurrency comes from the template's Globals: scaling it is a choice "
+                        "for every function that inherits it")
     minimum = _literal_count(context, path + ("ProvisionedConcurrencyConfig", "ProvisionedConcurrentExecutions"))
     if resource.get("Type") == "AWS::Serverless::Function":
         alias = context.source.node(path + ("AutoPublishAlias",))
@@ -408,7 +428,7 @@ def fix_spot_lowest_price(finding, context: _Context) -> Fix | None:
     elif isinstance(distribution["SpotAllocationStrategy"], str):
         edits = [context.source.replace_value(path + ("SpotAllocationStrategy",), SPOT_ALLOCATION)]
     else:
-        return None  # chosen by a parameter or condition: the change belongs where it is chosen
+        raise Unfixable("the strategy is chosen by a parameter or condition: the change belongs where it is chosen")
     if "SpotInstancePools" in distribution:
         edits.append(context.source.delete(path + ("SpotInstancePools",)))
     return _fix(finding, f"set the Spot allocation strategy of {group.name} to {SPOT_ALLOCATION}", *edits)
@@ -505,7 +525,7 @@ def fix_spot_without_max_wait(finding, context: _Context) -> Fix | None:
     has_stopping = "StoppingCondition" in request.node(job.document_path)
     written_runtime = has_stopping and "MaxRuntimeInSeconds" in request.node(stopping)
     if written_runtime and job.max_runtime_seconds is None:
-        return None  # a run time chosen at run time: the wait cannot be derived from it
+        raise Unfixable("the run time is chosen at run time: the wait cannot be derived from it")
     runtime = job.max_runtime_seconds if written_runtime else DEFAULT_RUNTIME_SECONDS
     wait = max(min(runtime * int(context.param("SW202", "fix_max_wait_multiple")), MAX_JOB_SECONDS), runtime)
     if not has_stopping:
@@ -557,7 +577,7 @@ def _instance_type(finding, context: _Context, subject, suggestion: str) -> Fix 
     request = embedded.request_source(context.source, subject)
     path = subject.document_path + INSTANCE_TYPE_PATH[type(subject)]
     if not isinstance(request.node(path), str):
-        return None  # a parameter or mapping: the change belongs where its value is chosen
+        raise Unfixable("the instance type comes from a parameter or mapping: the change belongs where it is chosen")
     what = f"variant {subject.variant_name}" if isinstance(subject, Variant) else subject.name
     return _fix(finding, f"change {what} from {subject.instance_type} to {suggestion}",
                 *request.replace_value(path, suggestion))

@@ -44,10 +44,24 @@ def render(report) -> str:
     for error in report.errors:
         label = click.style("error", fg="red", bold=True) if color else "error"
         lines.append(f"{error_place(error)}: {label}: {error.message}")
-    if report.fixes is not None and (report.fixes["findings"] or report.fixes["unsafe_available"]):
-        lines.append(_fixed_line(report.fixes))
+    if report.fixes is not None:
+        left = _not_applied(report)
+        if report.fixes["findings"] or report.fixes["unsafe_available"] or left:
+            lines.append(_fixed_line(report.fixes))
+        lines.extend(left)
     lines.append(closing_line(report))
     return "\n".join(lines) + "\n"
+
+
+def _not_applied(report) -> list[str]:
+    """Why each reported finding whose rule has a fix was left as it is (baselined findings are not reported)."""
+    shown = {finding.fingerprint for finding in report.findings}
+    left = [f"  {entry['file']}:{entry['line']}:{entry['column']}: {entry['rule_id']}: {entry['reason']}"
+            for entry in report.fixes.get("not_applied", ()) if entry["fingerprint"] in shown]
+    if not left:
+        return []
+    return [f"{len(left)} finding{' was' if len(left) == 1 else 's were'} left as written, although the rule has "
+            "a fix:", *left]
 
 
 def _fixed_line(fixes: dict) -> str:
