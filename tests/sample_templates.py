@@ -27,3 +27,19 @@ M4_ENDPOINT = textwrap.dedent("""\
 def with_resources(resources: str) -> str:
     """:data:`M4_ENDPOINT` plus more resources, given as YAML at the indentation of a logical ID."""
     return M4_ENDPOINT + textwrap.indent(textwrap.dedent(resources), "  ")
+
+
+FIXED_TARGET = """\
+    Target:
+      Type: AWS::ApplicationAutoScaling::ScalableTarget
+      Properties:
+        ResourceId: endpoint/other/variant/AllTraffic
+        ScalableDimension: sagemaker:variant:DesiredInstanceCount
+        ServiceNamespace: sagemaker
+        MinCapacity: 2
+        MaxCapacity: 2
+    """
+"""A scalable target with MinCapacity = MaxCapacity (SW103) and no policy (SW102), for :func:`with_resources`."""
+
+CLEAN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  T:\n    Type: AWS::SNS::Topic\n'
+"""A template with nothing for any rule to find."""

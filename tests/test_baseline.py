@@ -13,23 +13,13 @@ from collections import Counter
 from xml.etree import ElementTree
 
 import pytest
-from sample_templates import M4_ENDPOINT, with_resources
+from sample_templates import FIXED_TARGET, M4_ENDPOINT, with_resources
 
 from auditor import baseline as baselines
 from auditor.findings import Finding
 from auditor.model import Location
 
-TARGET = """\
-    Target:
-      Type: AWS::ApplicationAutoScaling::ScalableTarget
-      Properties:
-        ResourceId: endpoint/other/variant/AllTraffic
-        ScalableDimension: sagemaker:variant:DesiredInstanceCount
-        ServiceNamespace: sagemaker
-        MinCapacity: 2
-        MaxCapacity: 2
-    """
-TEMPLATE = with_resources(TARGET)
+TEMPLATE = with_resources(FIXED_TARGET)
 """SW101 and SW302 on Config, SW102 and SW103 on Target."""
 
 

@@ -9,7 +9,7 @@ import textwrap
 from xml.etree import ElementTree
 
 import pytest
-from sample_templates import M4_ENDPOINT, with_resources
+from sample_templates import CLEAN, FIXED_TARGET, M4_ENDPOINT, with_resources
 
 from auditor.findings import Finding, InputError
 from auditor.model import Location
@@ -18,17 +18,7 @@ from auditor.reporters.github import escape_data, escape_property
 from auditor.reporters.markdown import escape, github_link_base
 from auditor.rules import load_rules
 
-TEMPLATE = with_resources("""\
-    Target:
-      Type: AWS::ApplicationAutoScaling::ScalableTarget
-      Properties:
-        ResourceId: endpoint/other/variant/AllTraffic
-        ScalableDimension: sagemaker:variant:DesiredInstanceCount
-        ServiceNamespace: sagemaker
-        MinCapacity: 2
-        MaxCapacity: 2
-    """)
-CLEAN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  T:\n    Type: AWS::SNS::Topic\n'
+TEMPLATE = with_resources(FIXED_TARGET)
 BROKEN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  A: [\n'
 
 

@@ -7,20 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sample_templates import with_resources
+from sample_templates import CLEAN, FIXED_TARGET, with_resources
 
-TEMPLATE = with_resources("""\
-    Target:
-      Type: AWS::ApplicationAutoScaling::ScalableTarget
-      Properties:
-        ResourceId: endpoint/other/variant/AllTraffic
-        ScalableDimension: sagemaker:variant:DesiredInstanceCount
-        ServiceNamespace: sagemaker
-        MinCapacity: 2
-        MaxCapacity: 2
-    """)
+TEMPLATE = with_resources(FIXED_TARGET)
 
-CLEAN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  T:\n    Type: AWS::SNS::Topic\n'
 
 FINDING_KEYS = {"rule_id", "rule_name", "severity", "message", "file", "line", "column", "resource", "path",
                 "fingerprint", "fix"}
