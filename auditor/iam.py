@@ -181,6 +181,16 @@ REMEDIATE = (
     Statement("CreateTheScalingServiceLinkedRole", ("iam:CreateServiceLinkedRole",), (
         "arn:{partition}:iam::*:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
         "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",)),
+    # Application Auto Scaling refuses a registration or a policy unless the caller could make the changes it will make
+    # itself: the target service's, and the CloudWatch alarms of target tracking (its user guide, "Permissions
+    # validation for API calls on target resources").
+    Statement("WhatApplicationAutoScalingChecksOnEndpoints", ("sagemaker:UpdateEndpointWeightsAndCapacities",),
+              _ENDPOINTS),
+    Statement("WhatApplicationAutoScalingChecksOnAlarms", (
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+    ), ("arn:{partition}:cloudwatch:*:*:alarm:*",)),
     Statement("ChangeEndpointInstances", (
         "sagemaker:CreateEndpointConfig",
         "sagemaker:UpdateEndpoint",
@@ -200,7 +210,14 @@ REMEDIATE = (
 (the same reads that plan it), the writes of the live fixes, and identity. Planning is an audit, under the
 audit's policy."""
 
-AUTHORIZED_NOT_CALLED = frozenset({"iam:CreateServiceLinkedRole", "sagemaker:AddTags"})
+AUTHORIZED_NOT_CALLED = frozenset({
+    "iam:CreateServiceLinkedRole",
+    "sagemaker:AddTags",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+})
 """Actions of :data:`REMEDIATE` that AWS checks on the caller's behalf inside another call; sagewise never
 calls them itself, so its guard refuses them."""
 

@@ -13,6 +13,13 @@ SAGEMAKER_DIMENSIONS = (VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY, COMP
 LAMBDA_CONCURRENCY = "lambda:function:ProvisionedConcurrency"
 LAMBDA_UTILIZATION = "LambdaProvisionedConcurrencyUtilization"
 
+
+def namespace_of(dimension: str) -> str:
+    """The service namespace of a scalable dimension: every dimension in botocore's Application Auto Scaling model
+    is ``<namespace>:<resource type>:<property>`` (``lambda:function:ProvisionedConcurrency``), and the service
+    refuses a ServiceNamespace that is not its dimension's."""
+    return dimension.split(":", 1)[0]
+
 METRIC_DIMENSION = {
     "SageMakerVariantInvocationsPerInstance": VARIANT_INSTANCES,
     "SageMakerVariantConcurrentRequestsPerModelHighResolution": VARIANT_INSTANCES,

@@ -7,6 +7,7 @@ The account is :func:`audit_scenario.seed_rule_scenario`'s (or a smaller one); p
 from __future__ import annotations
 
 import audit_scenario as scenario
+from auditor import audit as audits
 from auditor.audit import AuditOptions, run_audit
 from auditor.remediation.plan import make_plan
 from auditor.rules import load_rules, select
@@ -29,19 +30,33 @@ def plan(selected: list | None = None, *, unsafe: bool = False, overrides: dict 
     return make_plan(audit(selected, overrides), all_params(overrides), unsafe=unsafe)
 
 
-def scaling_state(c) -> dict:
-    """Every SageMaker scalable target with its policies and scheduled actions, as AWS describes them, less what
-    AWS assigns on creation (ARNs, times, alarm names): equal before and after an undo means restored exactly."""
+def audit_through(monkeypatch, clients: dict) -> None:
+    """Audits (and so plans) made from now on read these services (botocore service name -> client) through the
+    clients given, each behind the audit's read-only guard, instead of opening their own: a Stubber answers for what
+    moto lacks (Lambda's provisioned concurrency)."""
+    opened = audits._AccountOpener._client
+
+    def client(self, session, service, region, **kwargs):
+        if service in clients:
+            return self.recorder.attach(clients[service])
+        return opened(self, session, service, region, **kwargs)
+
+    monkeypatch.setattr(audits._AccountOpener, "_client", client)
+
+
+def scaling_state(c, namespace: str = "sagemaker") -> dict:
+    """Every scalable target of ``namespace`` with its policies and scheduled actions, as AWS describes them, less
+    what AWS assigns on creation (ARNs, times, alarm names): equal before and after an undo means restored exactly."""
     volatile = {"ScalableTargetARN", "PolicyARN", "ScheduledActionARN", "CreationTime", "Alarms"}
 
     def kept(item: dict) -> dict:
         return {key: value for key, value in item.items() if key not in volatile}
 
     autoscaling = c.autoscaling
-    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace=namespace)["ScalableTargets"]
     policies = [policy for page in autoscaling.get_paginator("describe_scaling_policies")
-                .paginate(ServiceNamespace="sagemaker") for policy in page["ScalingPolicies"]]
-    actions = autoscaling.describe_scheduled_actions(ServiceNamespace="sagemaker")["ScheduledActions"]
+                .paginate(ServiceNamespace=namespace) for policy in page["ScalingPolicies"]]
+    actions = autoscaling.describe_scheduled_actions(ServiceNamespace=namespace)["ScheduledActions"]
     return {
         "targets": sorted((kept(target) for target in targets), key=lambda item: item["ResourceId"]),
         "policies": sorted((kept(policy) for policy in policies), key=lambda item: (item["ResourceId"],

@@ -25,7 +25,6 @@ from ..scaling import COMPONENT_COPIES, VARIANT_INSTANCES, VARIANT_PROVISIONED_C
 from .state import Reader
 from .steps import AUTOSCALING, ENDPOINT, INCLUDES, TARGET, Call, Change, Expectation, Probe, Step, finding_record
 
-NAMESPACE = "sagemaker"
 TARGET_TRACKING = "TargetTrackingScaling"
 TRACKING = "TargetTrackingScalingPolicyConfiguration"
 
@@ -60,7 +59,7 @@ def target_probe(resource_id: str, dimension: str) -> Probe:
 
 
 def _target_params(probe: Probe) -> dict:
-    return {"ServiceNamespace": NAMESPACE, "ResourceId": probe.name, "ScalableDimension": probe.dimension}
+    return {"ServiceNamespace": probe.namespace, "ResourceId": probe.name, "ScalableDimension": probe.dimension}
 
 
 # --- SW101 -----------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class Reader:
 
     def _target(self, probe: Probe):
         autoscaling = self.clients.autoscaling
-        where = {"ServiceNamespace": "sagemaker", "ScalableDimension": probe.dimension}
+        where = {"ServiceNamespace": probe.namespace, "ScalableDimension": probe.dimension}
         targets = [target for target in autoscaling.describe_scalable_targets(ResourceIds=[probe.name], **where)
                    .get("ScalableTargets", ()) if _is(target, probe)]
         if not targets:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Endpoint, InferenceComponent, ScalableTarget, ScalingPolicy, TrainingJob, Variant
+from ..scaling import namespace_of
 
 AUTOSCALING = "application-autoscaling"
 SAGEMAKER = "sagemaker"
@@ -47,6 +48,11 @@ class Probe:
     """ResourceId of a target, name of an endpoint or endpoint config."""
     dimension: str | None = None
     """Scalable targets only."""
+
+    @property
+    def namespace(self) -> str:
+        """A scalable target's service namespace (``sagemaker``, ``lambda``), the one its dimension names."""
+        return namespace_of(self.dimension)
 
     def label(self) -> str:
         if self.kind == TARGET:
