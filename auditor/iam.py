@@ -157,6 +157,8 @@ DEFAULT_REMEDIATION_ROLE_NAME = "SagewiseRemediate"
 not the audit's read-only role."""
 _ENDPOINTS = ("arn:{partition}:sagemaker:*:*:endpoint/*",)
 _ENDPOINTS_AND_CONFIGS = _ENDPOINTS + ("arn:{partition}:sagemaker:*:*:endpoint-config/*",)
+_FUNCTIONS = ("arn:{partition}:lambda:*:*:function:*",)
+"""Functions, their aliases and their versions (``function:<name>:<qualifier>`` matches the pattern too)."""
 
 REMEDIATE = (
     Statement("ReadWhatRemediationChecks", (
@@ -164,12 +166,13 @@ REMEDIATE = (
         "sagemaker:DescribeEndpointConfig",
     ), _ENDPOINTS_AND_CONFIGS),
     Statement("ReadEndpointTags", ("sagemaker:Search",)),
-    Statement("ReadSageMakerAutoScaling", (
+    Statement("ReadProvisionedConcurrency", ("lambda:ListProvisionedConcurrencyConfigs",), _FUNCTIONS),
+    Statement("ReadApplicationAutoScaling", (
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:DescribeScalingPolicies",
         "application-autoscaling:DescribeScheduledActions",
     )),
-    Statement("ChangeSageMakerAutoScaling", (
+    Statement("ChangeApplicationAutoScaling", (
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:DeregisterScalableTarget",
         "application-autoscaling:PutScalingPolicy",
@@ -177,15 +180,23 @@ REMEDIATE = (
         "application-autoscaling:PutScheduledAction",
         "application-autoscaling:DeleteScheduledAction",
     )),
-    # Application Auto Scaling creates its SageMaker role on the first registration, with the caller's rights.
-    Statement("CreateTheScalingServiceLinkedRole", ("iam:CreateServiceLinkedRole",), (
+    # Application Auto Scaling creates its role for SageMaker (or Lambda) on the first registration there, with the
+    # caller's rights.
+    Statement("CreateTheScalingServiceLinkedRoles", ("iam:CreateServiceLinkedRole",), (
         "arn:{partition}:iam::*:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",)),
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        "arn:{partition}:iam::*:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency")),
     # Application Auto Scaling refuses a registration or a policy unless the caller could make the changes it will make
     # itself: the target service's, and the CloudWatch alarms of target tracking (its user guide, "Permissions
     # validation for API calls on target resources").
     Statement("WhatApplicationAutoScalingChecksOnEndpoints", ("sagemaker:UpdateEndpointWeightsAndCapacities",),
               _ENDPOINTS),
+    Statement("WhatApplicationAutoScalingChecksOnFunctions", (
+        "lambda:GetProvisionedConcurrencyConfig",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "lambda:DeleteProvisionedConcurrencyConfig",
+    ), _FUNCTIONS),
     Statement("WhatApplicationAutoScalingChecksOnAlarms", (
         "cloudwatch:DescribeAlarms",
         "cloudwatch:PutMetricAlarm",
@@ -214,6 +225,9 @@ AUTHORIZED_NOT_CALLED = frozenset({
     "iam:CreateServiceLinkedRole",
     "sagemaker:AddTags",
     "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:PutProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",

@@ -21,6 +21,16 @@ def max_capacity(params: dict, minimum: int) -> int:
     return max(minimum * int(params[PARAMETERS_OF]["fix_max_capacity_factor"]), minimum + 1)
 
 
+def serverless_capacity(params: dict, provisioned: int, max_concurrency: int) -> tuple[int, int]:
+    """(MinCapacity, MaxCapacity) for a serverless variant's provisioned concurrency: from what it keeps warm now up to
+    ``fix_max_capacity_factor`` times that, at most its MaxConcurrency (the service's ceiling for it). ``ValueError``
+    when MaxConcurrency leaves no room to grow: a target pinned at one value would scale nothing."""
+    maximum = min(max_capacity(params, provisioned), max_concurrency)
+    if maximum <= provisioned:
+        raise ValueError("MaxConcurrency leaves provisioned concurrency no room to grow")
+    return provisioned, maximum
+
+
 def tracking(metric: str | None, target_value, customized: dict | None = None) -> dict:
     """A ``TargetTrackingScalingPolicyConfiguration`` on a predefined metric (or a customized one)."""
     configuration = {}

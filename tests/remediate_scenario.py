@@ -7,6 +7,7 @@ The account is :func:`audit_scenario.seed_rule_scenario`'s (or a smaller one); p
 from __future__ import annotations
 
 import audit_scenario as scenario
+import serving_scenario as serving
 from auditor import audit as audits
 from auditor.audit import AuditOptions, run_audit
 from auditor.remediation.plan import make_plan
@@ -42,6 +43,14 @@ def audit_through(monkeypatch, clients: dict) -> None:
         return opened(self, session, service, region, **kwargs)
 
     monkeypatch.setattr(audits._AccountOpener, "_client", client)
+
+
+def answer_function_audit(stub, name: str = "ranker", qualifier: str = "live", executions: int = 10) -> None:
+    """What Lambda answers an audit for one function with provisioned concurrency on one alias (1024 MB, Zip: a
+    function SW401 leaves alone, so its callers are not read)."""
+    serving.list_functions(stub, serving.function(name, memory=1024))
+    serving.list_concurrency(stub, name, (qualifier, executions))
+    serving.get_configuration(stub, name, qualifier, memory=1024)
 
 
 def scaling_state(c, namespace: str = "sagemaker") -> dict:

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 import audit_scenario as scenario
 import remediate_scenario as remediation
+import serving_scenario as serving
 from auditor import iam
 from auditor.audit import ReadOnlyViolation
 from auditor.remediation import access, apply, runs
@@ -19,6 +20,7 @@ from auditor.remediation import journal as journals
 from auditor.remediation.access import Credentials
 from auditor.remediation.apply import Runner, apply_step
 from auditor.remediation.undo import undo_step
+from auditor.sources import aws
 from auditor.sources.aws import RegionClients
 
 REGION = remediation.REGION
@@ -62,7 +64,8 @@ def test_the_guard_refuses_what_the_fixes_do_not_call(monkeypatch, tmp_path, ser
 @pytest.fixture(scope="module")
 def actions_called(tmp_path_factory) -> set:
     """Every IAM action applying and undoing every kind of step calls: the safe fixes and parking on moto (one
-    step in another account, through its role), an instance type change with SageMaker stubbed."""
+    step in another account, through its role), an instance type change with SageMaker stubbed, the scaling of Lambda
+    provisioned concurrency with Lambda stubbed."""
     recorder = access.guard()
     folder = tmp_path_factory.mktemp("remediate")
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
@@ -99,6 +102,24 @@ def actions_called(tmp_path_factory) -> set:
             [record] = journals.replay(journals.read(folder / "change.jsonl")).values()
             remediation.answer_the_undo(stub)
             assert undo_step(record, Runner(clients, {}, journal, journals.UNDO)).outcome == apply.REVERTED
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        scenario.isolate_environment(monkeypatch, folder)
+        monkeypatch.setattr(aws, "DESCRIBES_IN_FLIGHT", 1)
+        audited, applying = boto3.client("lambda", region_name=REGION), boto3.client("lambda", region_name=REGION)
+        remediation.audit_through(monkeypatch, {"lambda": audited})
+        c = scenario.clients(REGION)
+        with Stubber(audited) as stub:
+            remediation.answer_function_audit(stub)
+            serving.list_concurrency(stub, "ranker", ("live", 10))
+            [step] = remediation.plan(["SW402"])[0].steps
+        clients = {(remediation.ACCOUNT, REGION): RegionClients(
+            recorder.attach(c.sagemaker), recorder.attach(c.autoscaling), None, awslambda=recorder.attach(applying))}
+        with Stubber(applying) as stub, journals.Journal(folder / "warm.jsonl") as journal:
+            for _ in range(3):
+                serving.list_concurrency(stub, "ranker", ("live", 10))
+            assert apply_step(step, None, Runner(clients, {}, journal, journals.APPLY)).outcome == apply.APPLIED
+            [record] = journals.replay(journals.read(folder / "warm.jsonl")).values()
+            assert undo_step(record, Runner(clients, {}, journal, journals.UNDO)).outcome == apply.REVERTED
     return set(recorder.calls)
 
 
@@ -112,7 +133,7 @@ def test_the_policy_allows_nothing_the_fixes_do_not_call(actions_called):
 
 def test_planning_reads_what_apply_checks_with_the_audits_permissions_and_no_write_is_the_audits():
     reads = {action for action in iam.REMEDIATE_ACTIONS
-             if action.split(":")[1].startswith(("Describe", "Search", "GetCallerIdentity", "AssumeRole"))}
+             if action.split(":")[1].startswith(("Describe", "List", "Search", "GetCallerIdentity", "AssumeRole"))}
     writes = iam.REMEDIATE_ACTIONS - reads
     assert reads <= iam.AUDIT_ACTIONS  # the plan reads each step's resources behind the audit's guard
     assert writes and writes.isdisjoint(iam.AUDIT_ACTIONS)

@@ -214,6 +214,8 @@ def _edited(path, change) -> None:
      'step 1: RegisterScalableTarget: Parameter validation failed: Missing required parameter in input: "ResourceId"'),
     (lambda data: data["steps"][0]["calls"][0]["undo"]["params"].update(Extra=1),
      'step 1: DeregisterScalableTarget: Parameter validation failed: Unknown parameter in input: "Extra"'),
+    (lambda data: data["steps"][0]["calls"][0]["expect"][0]["probe"].pop("dimension"),
+     "steps[0].calls[0].expect[0].probe: 'dimension' is a required property"),  # its namespace is the dimension's
     (lambda data: data["steps"][0]["permissions"].pop(), "step 1: its permissions are not those its calls need"),
     (lambda data: data["steps"].append(data["steps"][0]), "two steps have the same id"),
 ])

@@ -394,11 +394,12 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
         raise Unfixable("the variant's endpoint is not in this template")
     endpoint_id = variant.owners[0]
     settings = variant.document_path + ("ServerlessConfig",)
-    minimum = _literal_count(context, settings + ("ProvisionedConcurrency",))
-    ceiling = _literal_count(context, settings + ("MaxConcurrency",))
-    maximum = min(scaling_fixes.max_capacity(context.params, minimum), ceiling)
-    if maximum <= minimum:
-        raise Unfixable("MaxConcurrency leaves provisioned concurrency no room to grow")
+    try:
+        minimum, maximum = scaling_fixes.serverless_capacity(
+            context.params, _literal_count(context, settings + ("ProvisionedConcurrency",)),
+            _literal_count(context, settings + ("MaxConcurrency",)))
+    except ValueError as error:
+        raise Unfixable(str(error)) from None
     target = _variant_target_resource(context, variant, scaling.VARIANT_PROVISIONED_CONCURRENCY, minimum, maximum)
     prefix = _identifier(endpoint_id, variant.variant_name or "")
     target_id = context.fresh_id(prefix, "ConcurrencyTarget")

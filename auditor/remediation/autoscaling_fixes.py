@@ -3,11 +3,16 @@
 - SW101: register the variant's (or inference component's) scalable target and put a target-tracking
   policy on it;
 - SW102: put that policy on a target that has none;
-- SW104: put the policy again with its scale-in cooldown equal to its scale-out cooldown.
+- SW104: put the policy again with its scale-in cooldown equal to its scale-out cooldown;
+- SW402: register a Lambda alias's or version's provisioned concurrency as a target and put a policy tracking its
+  utilization; SW404: the same for a serverless variant's provisioned concurrency;
+- SW403: put a Lambda policy again with its percentage target written as the fraction it means (70 -> 0.7).
 
 The capacity range, metric, target value and cooldowns come from :mod:`auditor.scaling_fixes` with the
 configured rule parameters, exactly as ``sagewise fix`` writes them into a template; a live variant's
-minimum is the instance count it runs now (a template's is its ``InitialInstanceCount``).
+minimum is the instance count it runs now (a template's is its ``InitialInstanceCount``), provisioned
+concurrency's the executions configured now. Every call names the target's own namespace (its dimension's:
+``sagemaker``, ``lambda``).
 
 A fixer reads the finding's model object (what the audit linked: a target's variant, a policy's
 effective cooldowns) and the resource's state now (:class:`.state.Reader`), and returns a
@@ -19,11 +24,23 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, replace
 
-from .. import scaling_fixes
-from ..model import InferenceComponent, ResourceModel
-from ..scaling import COMPONENT_COPIES, VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY
+from .. import scaling, scaling_fixes
+from ..model import InferenceComponent, ResourceModel, ScalingPolicy
+from ..scaling import COMPONENT_COPIES, LAMBDA_CONCURRENCY, VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY
 from .state import Reader
-from .steps import AUTOSCALING, ENDPOINT, INCLUDES, TARGET, Call, Change, Expectation, Probe, Step, finding_record
+from .steps import (
+    AUTOSCALING,
+    ENDPOINT,
+    INCLUDES,
+    PROVISIONED_CONCURRENCY,
+    TARGET,
+    Call,
+    Change,
+    Expectation,
+    Probe,
+    Step,
+    finding_record,
+)
 
 TARGET_TRACKING = "TargetTrackingScaling"
 TRACKING = "TargetTrackingScalingPolicyConfiguration"
@@ -31,6 +48,11 @@ TRACKING = "TargetTrackingScalingPolicyConfiguration"
 
 class Unplannable(Exception):
     """The finding has no live fix here; the message says why (it goes into the plan as a skipped finding)."""
+
+
+class LeftToPeople(Unplannable):
+    """The finding is of a kind no live fix settles; the message says what a person should change (it goes into the
+    plan's findings left to people)."""
 
 
 @dataclass
@@ -89,7 +111,8 @@ def add_autoscaling(finding, context: Context) -> Step:
     serving = (Expectation(endpoint, ("EndpointStatus",), "InService"),
                Expectation(endpoint, (variants, subject.variant_name, "CurrentInstanceCount"), count))
     title = f"autoscale variant {subject.variant_name} of endpoint {subject.endpoint}"
-    return _target_and_policy(finding, probe, count, context.params, name, configuration, serving, title)
+    return _target_and_policy(finding, probe, count, scaling_fixes.max_capacity(context.params, count), name,
+                              configuration, serving, title)
 
 
 def _component_autoscaling(finding, context: Context, component: InferenceComponent) -> Step:
@@ -101,7 +124,8 @@ def _component_autoscaling(finding, context: Context, component: InferenceCompon
     _still_unregistered(context.reader(finding), probe)
     name, configuration = scaling_fixes.component_policy(context.params)
     title = f"autoscale the copies of inference component {component.name}"
-    return _target_and_policy(finding, probe, count, context.params, name, configuration, (), title)
+    return _target_and_policy(finding, probe, count, scaling_fixes.max_capacity(context.params, count), name,
+                              configuration, (), title)
 
 
 def _still_unregistered(reader: Reader, probe: Probe) -> None:
@@ -109,14 +133,13 @@ def _still_unregistered(reader: Reader, probe: Probe) -> None:
         raise Unplannable(f"{probe.label()} was registered after the audit read the account; plan again")
 
 
-def _target_and_policy(finding, probe: Probe, minimum: int, params: dict, name: str, configuration: dict,
-                       serving: tuple, title: str) -> Step:
-    maximum = scaling_fixes.max_capacity(params, minimum)
+def _target_and_policy(finding, probe: Probe, minimum: int, maximum: int, name: str, configuration: dict,
+                       serving: tuple, title: str, note: str | None = None) -> Step:
     capacity = {"MinCapacity": minimum, "MaxCapacity": maximum}
     policy = {"PolicyType": TARGET_TRACKING, TRACKING: configuration}
     calls = [register(probe, capacity, serving), put_policy(probe, name, policy, capacity)]
     changes = [Change("create", "scalable target", probe.name, (("MinCapacity", None, minimum),
-                                                                 ("MaxCapacity", None, maximum))),
+                                                                 ("MaxCapacity", None, maximum)), note),
                Change("create", "scaling policy", f"{name} on {probe.name}", policy_attributes(None, policy))]
     return new_step([finding], "safe", f"{title} ({minimum}..{maximum}, {name})", calls, changes)
 
@@ -164,20 +187,100 @@ def _policy_for(target, finding, context: Context) -> tuple[str, dict]:
         raise Unplannable(str(exc)) from None
 
 
-# --- SW104 -----------------------------------------------------------------------------------------------
+# --- SW402, SW404: provisioned concurrency ------------------------------------------------------------------
+
+WARM_FLOOR_NOTE = ("MinCapacity is the provisioned concurrency configured now: registering a target moves provisioned "
+                   "concurrency outside [MinCapacity, MaxCapacity] into that range at once, so this one changes "
+                   "nothing until its policy acts; undo deletes the policy and deregisters the target, and provisioned "
+                   "concurrency stays where scaling left it")
+"""Lowering MinCapacity is what saves the night's cost; it is a capacity decision, left to a person (SW402's fix)."""
+
+
+def add_concurrency_autoscaling(finding, context: Context) -> Step:
+    """SW402: a target on ``function:<name>:<qualifier>`` from the executions configured now, and a policy tracking
+    LambdaProvisionedConcurrencyUtilization at SW402's ``fix_target_utilization``."""
+    concurrency = finding.model_object
+    executions = concurrency.executions
+    if not isinstance(executions, int) or executions < 1:
+        raise Unplannable("the executions configured for it are not known")
+    probe = target_probe(concurrency.scaling_resource_id, LAMBDA_CONCURRENCY)
+    reader = context.reader(finding)
+    _still_unregistered(reader, probe)
+    warm = Probe(PROVISIONED_CONCURRENCY, f"{concurrency.function}:{concurrency.qualifier}")
+    configured = {"RequestedProvisionedConcurrentExecutions": executions}
+    if reader.read(warm) != configured:
+        raise Unplannable(f"{warm.label()} changed after the audit read the account; plan again")
+    name, configuration = scaling_fixes.concurrency_policy(context.params)
+    maximum = scaling_fixes.max_capacity(context.params, executions)
+    title = f"autoscale the provisioned concurrency of {concurrency.function}:{concurrency.qualifier}"
+    return _target_and_policy(finding, probe, executions, maximum, name, configuration,
+                              (Expectation(warm, (), configured),), title, WARM_FLOOR_NOTE)
+
+
+def add_serverless_concurrency_autoscaling(finding, context: Context) -> Step:
+    """SW404: a target on the variant's DesiredProvisionedConcurrency from what it keeps warm now up to
+    :func:`~auditor.scaling_fixes.serverless_capacity`, and the serverless variant's policy."""
+    variant = finding.model_object
+    if not isinstance(variant.provisioned_concurrency, int) or not isinstance(variant.max_concurrency, int):
+        raise Unplannable("its provisioned concurrency or MaxConcurrency is not known")
+    try:
+        minimum, maximum = scaling_fixes.serverless_capacity(context.params, variant.provisioned_concurrency,
+                                                             variant.max_concurrency)
+        name, configuration = scaling_fixes.variant_policy(context.params, "serverless", variant.endpoint)
+    except ValueError as exc:
+        raise Unplannable(str(exc)) from None
+    probe = target_probe(variant.scaling_resource_id, VARIANT_PROVISIONED_CONCURRENCY)
+    _still_unregistered(context.reader(finding), probe)
+    endpoint = Probe(ENDPOINT, variant.endpoint)
+    current = ("ProductionVariants", variant.variant_name, "CurrentServerlessConfig")
+    serving = (Expectation(endpoint, ("EndpointStatus",), "InService"),
+               Expectation(endpoint, current + ("ProvisionedConcurrency",), minimum),
+               Expectation(endpoint, current + ("MaxConcurrency",), variant.max_concurrency))
+    title = f"autoscale the provisioned concurrency of serverless variant {variant.variant_name} of endpoint " \
+            f"{variant.endpoint}"
+    return _target_and_policy(finding, probe, minimum, maximum, name, configuration, serving, title, WARM_FLOOR_NOTE)
+
+
+# --- SW104, SW403: a policy put again with one setting changed ----------------------------------------------
 
 
 def balance_cooldowns(finding, context: Context) -> Step:
     policy = finding.model_object
     if not isinstance(policy.scale_out_cooldown, int):
         raise Unplannable("the policy's scale-out cooldown is not known")
+    return _put_again(finding, context, "ScaleInCooldown", policy.scale_out_cooldown,
+                      f"set ScaleInCooldown of {policy.name} to {policy.scale_out_cooldown}s")
+
+
+def fraction_target(finding, context: Context) -> Step:
+    """SW403: only a percentage given to a utilization fraction has one right answer (``scaling.metric_correction``,
+    as ``sagewise fix`` applies it); an alias on $LATEST, a target naming no alias, a step policy are people's."""
+    policy = finding.model_object
+    if not isinstance(policy, ScalingPolicy):
+        raise LeftToPeople("Lambda provisioned concurrency and its targets name a published alias or version: "
+                           "publish a version, point the alias at it, and register the target on "
+                           "function:<name>:<alias or version>")
+    correction = scaling.metric_correction(policy.metric_type, policy.dimension, policy.target_value)
+    if policy.metric_type != scaling.LAMBDA_UTILIZATION or correction is None or correction[0] != "target_value":
+        raise LeftToPeople("replace the policy with target tracking on LambdaProvisionedConcurrencyUtilization, its "
+                           "TargetValue a fraction of 1 (0.7 for 70 %)")
+    return _put_again(finding, context, "TargetValue", correction[1],
+                      f"set TargetValue of {policy.name} to {correction[1]:g}", expected=policy.target_value)
+
+
+def _put_again(finding, context: Context, setting: str, value, title: str, expected=None) -> Step:
+    """``PutScalingPolicy`` of the target-tracking policy as it is, but for ``setting`` (``expected`` there, when
+    given); undo puts it back as it was."""
+    policy = finding.model_object
     probe = target_probe(policy.resource_id, policy.dimension)
     state = context.reader(finding).read(probe)
     old = (state or {}).get("Policies", {}).get(policy.name)
     if old is None or old.get("PolicyType") != TARGET_TRACKING:
         raise Unplannable(f"target-tracking policy {policy.name} is gone from {probe.label()}")
+    if expected is not None and old[TRACKING].get(setting) != expected:
+        raise Unplannable(f"{setting} of {policy.name} changed after the audit read the account; plan again")
     new = copy.deepcopy(old)
-    new[TRACKING]["ScaleInCooldown"] = policy.scale_out_cooldown
+    new[TRACKING][setting] = value
     path = ("Policies", policy.name)
     params = {"PolicyName": policy.name, **_target_params(probe)}
     call = Call(AUTOSCALING, "PutScalingPolicy", {**params, **new},
@@ -186,9 +289,8 @@ def balance_cooldowns(finding, context: Context) -> Step:
                           expect=(Expectation(probe, path, new, INCLUDES),),
                           leaves=(Expectation(probe, path, old, INCLUDES),)))
     change = Change("update", "scaling policy", f"{policy.name} on {probe.name}",
-                    (("ScaleInCooldown", old[TRACKING].get("ScaleInCooldown"), policy.scale_out_cooldown),))
-    return new_step([finding], "safe", f"set ScaleInCooldown of {policy.name} to {policy.scale_out_cooldown}s",
-                    [call], [change])
+                    ((setting, old[TRACKING].get(setting), value),))
+    return new_step([finding], "safe", title, [call], [change])
 
 
 # --- Calls on a target, each with its undo -----------------------------------------------------------------

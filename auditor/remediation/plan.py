@@ -31,7 +31,7 @@ from .. import __version__, faults, iam
 from ..fixers.template import DEFAULT_RUNTIME_SECONDS, MAX_JOB_SECONDS
 from ..model import Endpoint, ScalableTarget, ScalingPolicy, TrainingJob, Variant
 from . import autoscaling_fixes, endpoint_fixes
-from .autoscaling_fixes import Context, Unplannable
+from .autoscaling_fixes import Context, LeftToPeople, Unplannable
 from .state import Reader
 from .steps import WAITERS, Step, finding_record, subject
 
@@ -41,6 +41,9 @@ SCALING_FIXES = {
     "SW101": autoscaling_fixes.add_autoscaling,
     "SW102": autoscaling_fixes.add_policy,
     "SW104": autoscaling_fixes.balance_cooldowns,
+    "SW402": autoscaling_fixes.add_concurrency_autoscaling,
+    "SW403": autoscaling_fixes.fraction_target,
+    "SW404": autoscaling_fixes.add_serverless_concurrency_autoscaling,
 }
 """Rule id -> live fixer of one finding, in the order their steps run (after parking and instance changes)."""
 INSTANCE_RULES = ("SW301", "SW302")
@@ -142,6 +145,9 @@ def _planned(plan: Plan, errors: list, finding, build) -> bool:
     try:
         plan.steps.append(build())
         return True
+    except LeftToPeople as exc:
+        plan.manual.append(_note(finding, "advice", str(exc)))
+        return False
     except (Unplannable, ClientError, BotoCoreError) as exc:
         plan.skipped.append(_note(finding, "reason", _reason(exc, errors, finding)))
         return False

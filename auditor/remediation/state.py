@@ -7,10 +7,13 @@ name, identifiers and timestamps AWS assigns (ARNs, creation times, alarms) left
 
 - a scalable target: ``None``, or its capacity range and suspended state, with its ``Policies`` and
   ``ScheduledActions`` by name (each as the request that would create it, less the names);
-- an endpoint: ``None``, or its config name, status and each variant's current instance count;
+- an endpoint: ``None``, or its config name, status and each variant's current instance count (a serverless
+  variant's current serverless config: its provisioned concurrency and MaxConcurrency);
 - an endpoint's tags: ``None`` (no such endpoint in ``Search``), or tag key -> value;
 - an endpoint config: ``None``, or the ``CreateEndpointConfig`` request that would make it again (less
-  its name and tags), its variants keyed by name.
+  its name and tags), its variants keyed by name;
+- a Lambda alias's or version's provisioned concurrency: ``None``, or the executions requested for it (what
+  Application Auto Scaling changes; the executions allocated trail behind while Lambda prepares them).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from datetime import datetime, timezone
 from botocore.exceptions import ClientError
 
 from .. import faults
-from .steps import ENDPOINT, ENDPOINT_CONFIG, ENDPOINT_TAGS, EQUALS, TARGET, Expectation, Probe
+from ..sources.aws_lambda import PAGE as LAMBDA_PAGE
+from .steps import ENDPOINT, ENDPOINT_CONFIG, ENDPOINT_TAGS, EQUALS, PROVISIONED_CONCURRENCY, TARGET, Expectation, Probe
 
 VARIANT_LISTS = ("ProductionVariants", "ShadowProductionVariants")
 _POLICY_FIELDS = ("PolicyType", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration",
@@ -55,6 +59,8 @@ class Reader:
             return self._tags(probe.name)
         if probe.kind == ENDPOINT_CONFIG:
             return self._config(probe.name)
+        if probe.kind == PROVISIONED_CONCURRENCY:
+            return self._provisioned_concurrency(probe.name)
         raise ValueError(f"unknown probe kind {probe.kind!r}")
 
     def snapshot(self, expectations) -> dict:
@@ -91,8 +97,7 @@ class Reader:
                  "EndpointStatus": described.get("EndpointStatus")}
         for list_name in VARIANT_LISTS:
             if described.get(list_name):
-                state[list_name] = {variant["VariantName"]: {"CurrentInstanceCount": variant.get("CurrentInstanceCount")}
-                                    for variant in described[list_name]}
+                state[list_name] = {variant["VariantName"]: _variant(variant) for variant in described[list_name]}
         return plain(state)
 
     def _tags(self, name: str):
@@ -104,6 +109,23 @@ class Reader:
                 endpoint = record.get("Endpoint", {})
                 if endpoint.get("EndpointName") == name:
                     return {tag["Key"]: tag.get("Value", "") for tag in endpoint.get("Tags", ())}
+        return None
+
+    def _provisioned_concurrency(self, name: str):
+        """From ``ListProvisionedConcurrencyConfigs`` (the audit's read; ``GetProvisionedConcurrencyConfig`` is not)."""
+        function, qualifier = name.rsplit(":", 1)
+        pages = self.clients.awslambda.get_paginator("list_provisioned_concurrency_configs").paginate(
+            FunctionName=function, MaxItems=LAMBDA_PAGE)
+        try:
+            configs = [config for page in pages for config in page.get("ProvisionedConcurrencyConfigs", ())]
+        except ClientError as exc:
+            if faults.is_gone(exc):
+                return None
+            raise
+        for config in configs:
+            if config["FunctionArn"].split(":")[7:] == [qualifier]:
+                requested = "RequestedProvisionedConcurrentExecutions"
+                return {requested: config.get(requested)}
         return None
 
     def _config(self, name: str):
@@ -120,6 +142,13 @@ class Reader:
                 value = {variant["VariantName"]: variant for variant in value}
             state[key] = value
         return plain(state)
+
+
+def _variant(described: dict) -> dict:
+    state = {"CurrentInstanceCount": described.get("CurrentInstanceCount")}
+    if "CurrentServerlessConfig" in described:
+        state["CurrentServerlessConfig"] = described["CurrentServerlessConfig"]
+    return state
 
 
 def _is(item: dict, probe: Probe) -> bool:

@@ -17,7 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Endpoint, InferenceComponent, ScalableTarget, ScalingPolicy, TrainingJob, Variant
+from ..model import (
+    Endpoint,
+    InferenceComponent,
+    ProvisionedConcurrency,
+    ScalableTarget,
+    ScalingPolicy,
+    TrainingJob,
+    Variant,
+)
 from ..scaling import namespace_of
 
 AUTOSCALING = "application-autoscaling"
@@ -26,12 +34,14 @@ WAITERS = {"endpoint_in_service": "sagemaker:DescribeEndpoint", "endpoint_delete
 """botocore waiters a call may wait on after it returns, and the read each polls with."""
 
 TARGET, ENDPOINT, ENDPOINT_TAGS, ENDPOINT_CONFIG = "scalable-target", "endpoint", "endpoint-tags", "endpoint-config"
+PROVISIONED_CONCURRENCY = "provisioned-concurrency"
 PROBE_READS = {
     TARGET: ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
              "application-autoscaling:DescribeScheduledActions"),
     ENDPOINT: ("sagemaker:DescribeEndpoint",),
     ENDPOINT_TAGS: ("sagemaker:Search",),
     ENDPOINT_CONFIG: ("sagemaker:DescribeEndpointConfig",),
+    PROVISIONED_CONCURRENCY: ("lambda:ListProvisionedConcurrencyConfigs",),
 }
 """The IAM actions reading each kind of probe takes (:mod:`.state`)."""
 
@@ -41,11 +51,12 @@ EQUALS, INCLUDES = "equals", "includes"
 @dataclass(frozen=True)
 class Probe:
     """A resource whose state a step relies on: a scalable target (with its policies and scheduled actions),
-    an endpoint, an endpoint's tags, or an endpoint config."""
+    an endpoint, an endpoint's tags, an endpoint config, or a Lambda alias's or version's provisioned concurrency."""
 
     kind: str
     name: str
-    """ResourceId of a target, name of an endpoint or endpoint config."""
+    """ResourceId of a target, name of an endpoint or endpoint config, ``<function>:<qualifier>`` of provisioned
+    concurrency."""
     dimension: str | None = None
     """Scalable targets only."""
 
@@ -59,6 +70,8 @@ class Probe:
             return f"scalable target {self.name}"
         if self.kind == ENDPOINT_TAGS:
             return f"tags of endpoint {self.name}"
+        if self.kind == PROVISIONED_CONCURRENCY:
+            return f"provisioned concurrency of {self.name}"
         return f"{self.kind.replace('-', ' ')} {self.name}"
 
     def to_json(self) -> dict:
@@ -283,4 +296,6 @@ def subject(finding) -> str:
         return f"scalable target {thing.resource_id}"
     if isinstance(thing, ScalingPolicy) and thing.name:
         return f"scaling policy {thing.name} on {thing.resource_id}"
+    if isinstance(thing, ProvisionedConcurrency) and thing.function:
+        return f"provisioned concurrency of {thing.function}:{thing.qualifier}"
     return finding.location.resource
