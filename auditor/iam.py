@@ -167,6 +167,7 @@ REMEDIATE = (
     ), _ENDPOINTS_AND_CONFIGS),
     Statement("ReadEndpointTags", ("sagemaker:Search",)),
     Statement("ReadProvisionedConcurrency", ("lambda:ListProvisionedConcurrencyConfigs",), _FUNCTIONS),
+    Statement("ReadAutoScalingGroups", ("autoscaling:DescribeAutoScalingGroups",)),
     Statement("ReadApplicationAutoScaling", (
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:DescribeScalingPolicies",
@@ -212,6 +213,10 @@ REMEDIATE = (
         "sagemaker:CreateEndpoint",
         "sagemaker:AddTags",
     ), _ENDPOINTS_AND_CONFIGS),
+    # The Spot allocation strategy and Capacity Rebalancing; an update that names no launch template is not checked
+    # against launching from one (auditor/remediation/group_fixes.py).
+    Statement("ChangeSpotAutoScalingGroups", ("autoscaling:UpdateAutoScalingGroup",),
+              ("arn:{partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*",)),
     Statement("IdentifyTheCaller", ("sts:GetCallerIdentity",)),
     # Belongs to the identity that applies a plan; the role in each other account needs the rest.
     Statement("AssumeTheRemediationRoleInEachAccount", ("sts:AssumeRole",),

@@ -6,12 +6,17 @@ The account is :func:`audit_scenario.seed_rule_scenario`'s (or a smaller one); p
 
 from __future__ import annotations
 
+import copy
+
+import boto3
+
 import audit_scenario as scenario
 import serving_scenario as serving
 from auditor import audit as audits
 from auditor.audit import AuditOptions, run_audit
 from auditor.remediation.plan import make_plan
 from auditor.rules import load_rules, select
+from auditor.sources.cfn_auto_scaling_groups import CLUSTER_AUTOSCALER_TAG
 
 REGION = "us-east-1"
 ACCOUNT = scenario.ACCOUNT
@@ -183,3 +188,52 @@ def answer_the_failed_undo(stub) -> None:
     answers = SageMakerAnswers(stub)
     answers.endpoint(OLD_CONFIG)
     answers.config(NEW_CONFIG, "ml.m5.xlarge")
+
+
+# --- A Spot Auto Scaling group, with EC2 Auto Scaling's updates answered by a Stubber ------------------------------
+# moto's UpdateAutoScalingGroup (5.2.1, and getmoto/moto at 0af643a) ignores CapacityRebalance, drops the group's
+# MixedInstancesPolicy when an update names none, and fails on one without its LaunchTemplate.
+
+SPOT_GROUP = "spot-gpus"
+AWS_DISTRIBUTION = {"OnDemandAllocationStrategy": "prioritized", "OnDemandBaseCapacity": 0,
+                    "OnDemandPercentageAboveBaseCapacity": 20, "SpotAllocationStrategy": "lowest-price",
+                    "SpotInstancePools": 2}
+"""A Spot distribution as DescribeAutoScalingGroups answers it: AWS writes out every default."""
+
+
+def seed_spot_group(name: str = SPOT_GROUP, tags: dict | None = None) -> None:
+    """A moto group of three GPU types, 80 % Spot from the lowest-priced pools, without Capacity Rebalancing (SW501 and
+    SW503), sized by the cluster autoscaler (so the audit asks ECS nothing, which moto cannot answer)."""
+    clients = serving.serving_clients()
+    template = serving.launch_template(clients["ec2"], f"{name}-template", {"InstanceType": "g5.xlarge"})
+    policy = serving.mixed(template, "g5.xlarge", "g6.xlarge", "g4dn.xlarge")
+    policy["InstancesDistribution"] = dict(AWS_DISTRIBUTION)
+    serving.group(clients["ec2_autoscaling"], name, maximum=6, tags={CLUSTER_AUTOSCALER_TAG: "true", **(tags or {})},
+                  MixedInstancesPolicy=policy)
+
+
+def described_group(name: str = SPOT_GROUP) -> dict:
+    [group] = boto3.client("autoscaling", region_name=REGION).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    return group
+
+
+class GroupAnswers:
+    """EC2 Auto Scaling answering for one group (as ``described``, but for what is given), read by read, and each
+    update a step makes."""
+
+    def __init__(self, stub, described: dict):
+        self.stub, self.described = stub, described
+        self.name = described["AutoScalingGroupName"]
+
+    def read(self, distribution: dict | None = None, rebalance: bool | None = None) -> None:
+        group = copy.deepcopy(self.described)
+        if distribution is not None:
+            group["MixedInstancesPolicy"]["InstancesDistribution"] = distribution
+        if rebalance is not None:
+            group["CapacityRebalance"] = rebalance
+        self.stub.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [group]},
+                               {"AutoScalingGroupNames": [self.name], "IncludeInstances": False})
+
+    def update(self, **params) -> None:
+        self.stub.add_response("update_auto_scaling_group", {}, {"AutoScalingGroupName": self.name, **params})

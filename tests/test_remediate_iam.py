@@ -65,7 +65,7 @@ def test_the_guard_refuses_what_the_fixes_do_not_call(monkeypatch, tmp_path, ser
 def actions_called(tmp_path_factory) -> set:
     """Every IAM action applying and undoing every kind of step calls: the safe fixes and parking on moto (one
     step in another account, through its role), an instance type change with SageMaker stubbed, the scaling of Lambda
-    provisioned concurrency with Lambda stubbed."""
+    provisioned concurrency with Lambda stubbed, a Spot group's update with EC2 Auto Scaling's updates stubbed."""
     recorder = access.guard()
     folder = tmp_path_factory.mktemp("remediate")
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
@@ -119,6 +119,29 @@ def actions_called(tmp_path_factory) -> set:
                 serving.list_concurrency(stub, "ranker", ("live", 10))
             assert apply_step(step, None, Runner(clients, {}, journal, journals.APPLY)).outcome == apply.APPLIED
             [record] = journals.replay(journals.read(folder / "warm.jsonl")).values()
+            assert undo_step(record, Runner(clients, {}, journal, journals.UNDO)).outcome == apply.REVERTED
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        scenario.isolate_environment(monkeypatch, folder)
+        c = scenario.clients(REGION)
+        remediation.seed_spot_group()
+        described = remediation.described_group()
+        [step] = remediation.plan(["SW503"])[0].steps
+        updating = boto3.client("autoscaling", region_name=REGION)
+        clients = {(remediation.ACCOUNT, REGION): RegionClients(
+            recorder.attach(c.sagemaker), recorder.attach(c.autoscaling), None,
+            ec2_autoscaling=recorder.attach(updating))}
+        with Stubber(updating) as stub, journals.Journal(folder / "group.jsonl") as journal:
+            answers = remediation.GroupAnswers(stub, described)
+            for _ in range(3):  # is it applied? does its premise hold? before the call
+                answers.read(rebalance=False)
+            answers.update(CapacityRebalance=True)
+            answers.read(rebalance=True)
+            assert apply_step(step, None, Runner(clients, {}, journal, journals.APPLY)).outcome == apply.APPLIED
+            [record] = journals.replay(journals.read(folder / "group.jsonl")).values()
+            answers.read(rebalance=True)  # still as the apply left it? before the call
+            answers.read(rebalance=True)
+            answers.update(CapacityRebalance=False)
+            answers.read(rebalance=False)
             assert undo_step(record, Runner(clients, {}, journal, journals.UNDO)).outcome == apply.REVERTED
     return set(recorder.calls)
 

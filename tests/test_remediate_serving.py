@@ -1,5 +1,5 @@
 """Live fixes on the serving paths (issue 12): Lambda provisioned concurrency (SW402, SW403, and SW104 on its
-policies) and serverless provisioned concurrency (SW404).
+policies), serverless provisioned concurrency (SW404) and Spot Auto Scaling groups (SW501, SW503).
 
 Each fix is planned from an audit (the plan's calls valid for botocore, the account unchanged), applied, applied
 again (unchanged), undone (the state as it was), and refused once the account changed since the plan. What answers
@@ -8,6 +8,8 @@ for each service, and why:
 - Application Auto Scaling is moto for the ``lambda`` namespace; moto refuses the dimension
   ``sagemaker:variant:DesiredProvisionedConcurrency`` in every call, so SW404 stubs it throughout.
 - Lambda is a stub: moto has no provisioned concurrency at all (``tests/serving_scenario.py``).
+- EC2 Auto Scaling groups are moto's for the audit and the plan, a stub for the apply and undo
+  (``tests/remediate_scenario.py`` says what moto's ``UpdateAutoScalingGroup`` gets wrong).
 
 A botocore ``Stubber`` checks every request and answer against botocore's service model, and answers in the order the
 answers were queued, so these tests read the account one describe at a time (``describes_in_order``).
@@ -27,8 +29,9 @@ from auditor import scaling_fixes
 from auditor.remediation import access
 from auditor.remediation import journal as journals
 from auditor.remediation.apply import APPLIED, REFUSED, REVERTED, UNCHANGED, Runner, apply_step
+from auditor.remediation.endpoint_fixes import STACK_TAG
 from auditor.remediation.plan import call_problem
-from auditor.remediation.undo import undo_step
+from auditor.remediation.undo import pending, undo_step
 from auditor.sources.aws import RegionClients
 
 REGION = remediation.REGION
@@ -328,3 +331,75 @@ def test_sw404_registers_a_serverless_variant_up_to_its_max_concurrency(monkeypa
             refused = run(step, clients, tmp_path / "stale.jsonl", journals.APPLY)
             stub.assert_no_pending_responses()
         assert refused.outcome == REFUSED and "ProvisionedConcurrency: expected 5, found 20" in refused.detail
+
+
+# --- SW501, SW503: Spot Auto Scaling groups ------------------------------------------------------------------------
+
+
+def test_sw501_and_sw503_update_the_group_and_undo_puts_it_back(tmp_path):
+    """The allocation strategy goes in the distribution alone (no launch template: nothing to launch from is checked),
+    without SpotInstancePools; Capacity Rebalancing is one flag. A stack's group is left to its template."""
+    with mock_aws():
+        c = scenario.clients(REGION)
+        remediation.seed_spot_group()
+        remediation.seed_spot_group("stacked", tags={STACK_TAG: "serving"})
+        before = remediation.described_group()
+        plan, unreadable = remediation.plan(["SW501", "SW503"])
+        assert unreadable == [] and remediation.described_group() == before
+        skipped = sorted((note["finding"]["rule_id"], note["finding"]["subject"], note["reason"])
+                         for note in plan.skipped)
+        assert skipped == [(rule, "Auto Scaling group stacked", "Auto Scaling group stacked belongs to CloudFormation "
+                            "stack serving: change its template (`sagewise fix`) and deploy it, or the stack drifts")
+                           for rule in ("SW501", "SW503")]
+        steps = {step.findings[0]["rule_id"]: step for step in plan.steps}
+        [spot], [rebalance] = steps["SW501"].calls, steps["SW503"].calls
+        distribution = {**remediation.AWS_DISTRIBUTION, "SpotAllocationStrategy": "price-capacity-optimized"}
+        del distribution["SpotInstancePools"]
+        assert spot.params == {"AutoScalingGroupName": remediation.SPOT_GROUP,
+                               "MixedInstancesPolicy": {"InstancesDistribution": distribution}}
+        assert spot.undo.params["MixedInstancesPolicy"]["InstancesDistribution"] == remediation.AWS_DISTRIBUTION
+        assert rebalance.params == {"AutoScalingGroupName": remediation.SPOT_GROUP, "CapacityRebalance": True}
+        assert rebalance.undo.params["CapacityRebalance"] is False
+        assert [call_problem(call) for call in (spot, rebalance)] == [None, None]
+        assert steps["SW501"].permissions == steps["SW503"].permissions == [
+            "autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"]
+        assert "running instances stay" in steps["SW501"].changes[0].note
+
+        autoscaling = boto3.client("autoscaling", region_name=REGION)
+        clients, journal = fixing_clients(c, ec2_autoscaling=autoscaling), tmp_path / "journal.jsonl"
+        old, new = remediation.AWS_DISTRIBUTION, distribution
+        with Stubber(autoscaling) as stub:
+            answers = remediation.GroupAnswers(stub, before)
+            changed = {**old, "SpotAllocationStrategy": "capacity-optimized"}
+            answers.read(changed)
+            answers.read(changed)
+            refused = run(steps["SW501"], clients, journal, journals.APPLY)
+            for _ in range(3):  # is it applied? does its premise hold? before the call
+                answers.read(old)
+            answers.update(MixedInstancesPolicy={"InstancesDistribution": new})
+            answers.read(new)
+            spot_applied = run(steps["SW501"], clients, journal, journals.APPLY)
+            for _ in range(3):
+                answers.read(new, rebalance=False)
+            answers.update(CapacityRebalance=True)
+            answers.read(new, rebalance=True)
+            rebalance_applied = run(steps["SW503"], clients, journal, journals.APPLY)
+            answers.read(new, rebalance=True)
+            answers.read(new, rebalance=True)
+            again = [run(steps[rule], clients, journal, journals.APPLY).outcome for rule in ("SW501", "SW503")]
+            answers.read(new, rebalance=True)  # newest first: Capacity Rebalancing, still as the apply left it?
+            answers.read(new, rebalance=True)
+            answers.update(CapacityRebalance=False)
+            answers.read(new, rebalance=False)
+            answers.read(new)  # then the allocation strategy
+            answers.read(new)
+            answers.update(MixedInstancesPolicy={"InstancesDistribution": old})
+            answers.read(old)
+            undone = [run(each, clients, journal, journals.UNDO).outcome for each in pending(
+                journals.replay(journals.read(journal)))]
+            stub.assert_no_pending_responses()
+        assert refused.outcome == REFUSED and refused.detail.endswith(
+            "Auto Scaling group spot-gpus InstancesDistribution.SpotAllocationStrategy: expected \"lowest-price\", "
+            "found \"capacity-optimized\"")
+        assert (spot_applied.outcome, rebalance_applied.outcome, again, undone) == (
+            APPLIED, APPLIED, [UNCHANGED, UNCHANGED], [REVERTED, REVERTED])

@@ -25,7 +25,7 @@ from ..audit import ReadOnlyViolation
 from .. import faults
 from . import journal as journal_lines
 from .state import Reader, holds, mismatches, plain
-from .steps import SAGEMAKER
+from .steps import AUTOSCALING, EC2_AUTOSCALING, SAGEMAKER
 
 WAIT_DELAY_SECONDS = 30
 """Between two DescribeEndpoint polls while an endpoint is created, updated or deleted (botocore's own)."""
@@ -33,6 +33,8 @@ WAIT_ATTEMPTS = {"endpoint_in_service": 120, "endpoint_deleted": 60}
 """Polls before a wait gives up: an hour for an endpoint to serve (botocore's default), half one to go."""
 
 APPLIED, UNCHANGED, REFUSED, FAILED, REVERTED = "applied", "unchanged", "refused", "failed", "reverted"
+CLIENTS = {SAGEMAKER: "sagemaker", AUTOSCALING: "autoscaling", EC2_AUTOSCALING: "ec2_autoscaling"}
+"""A call's service -> the :class:`auditor.sources.aws.RegionClients` attribute that makes it."""
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _explain(exc: Exception) -> str:
 
 
 def _invoke(clients, call) -> None:
-    client = clients.sagemaker if call.service == SAGEMAKER else clients.autoscaling
+    client = getattr(clients, CLIENTS[call.service])
     getattr(client, xform_name(call.operation))(**copy.deepcopy(call.params))
     if call.wait:
         client.get_waiter(call.wait).wait(EndpointName=call.params["EndpointName"], WaiterConfig={

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import __version__, faults, iam
 from ..fixers.template import DEFAULT_RUNTIME_SECONDS, MAX_JOB_SECONDS
 from ..model import Endpoint, ScalableTarget, ScalingPolicy, TrainingJob, Variant
-from . import autoscaling_fixes, endpoint_fixes
+from . import autoscaling_fixes, endpoint_fixes, group_fixes
 from .autoscaling_fixes import Context, LeftToPeople, Unplannable
 from .state import Reader
 from .steps import WAITERS, Step, finding_record, subject
@@ -44,8 +44,11 @@ SCALING_FIXES = {
     "SW402": autoscaling_fixes.add_concurrency_autoscaling,
     "SW403": autoscaling_fixes.fraction_target,
     "SW404": autoscaling_fixes.add_serverless_concurrency_autoscaling,
+    "SW501": group_fixes.spot_allocation,
+    "SW503": group_fixes.capacity_rebalance,
 }
-"""Rule id -> live fixer of one finding, in the order their steps run (after parking and instance changes)."""
+"""Rule id -> live fixer of one finding (Application Auto Scaling's, then Auto Scaling groups'), in the order their
+steps run (after parking and instance changes)."""
 INSTANCE_RULES = ("SW301", "SW302")
 PARK_RULE = "SW303"
 

@@ -13,7 +13,9 @@ name, identifiers and timestamps AWS assigns (ARNs, creation times, alarms) left
 - an endpoint config: ``None``, or the ``CreateEndpointConfig`` request that would make it again (less
   its name and tags), its variants keyed by name;
 - a Lambda alias's or version's provisioned concurrency: ``None``, or the executions requested for it (what
-  Application Auto Scaling changes; the executions allocated trail behind while Lambda prepares them).
+  Application Auto Scaling changes; the executions allocated trail behind while Lambda prepares them);
+- an EC2 Auto Scaling group: ``None``, or its ``CapacityRebalance``, its mixed instances policy's
+  ``InstancesDistribution`` (when it has one) and its tags.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from botocore.exceptions import ClientError
 
 from .. import faults
 from ..sources.aws_lambda import PAGE as LAMBDA_PAGE
-from .steps import ENDPOINT, ENDPOINT_CONFIG, ENDPOINT_TAGS, EQUALS, PROVISIONED_CONCURRENCY, TARGET, Expectation, Probe
+from .steps import (
+    AUTO_SCALING_GROUP,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    ENDPOINT_TAGS,
+    EQUALS,
+    PROVISIONED_CONCURRENCY,
+    TARGET,
+    Expectation,
+    Probe,
+)
 
 VARIANT_LISTS = ("ProductionVariants", "ShadowProductionVariants")
 _POLICY_FIELDS = ("PolicyType", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration",
@@ -61,6 +73,8 @@ class Reader:
             return self._config(probe.name)
         if probe.kind == PROVISIONED_CONCURRENCY:
             return self._provisioned_concurrency(probe.name)
+        if probe.kind == AUTO_SCALING_GROUP:
+            return self._group(probe.name)
         raise ValueError(f"unknown probe kind {probe.kind!r}")
 
     def snapshot(self, expectations) -> dict:
@@ -127,6 +141,18 @@ class Reader:
                 requested = "RequestedProvisionedConcurrentExecutions"
                 return {requested: config.get(requested)}
         return None
+
+    def _group(self, name: str):
+        described = self.clients.ec2_autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[name], IncludeInstances=False).get("AutoScalingGroups", ())
+        group = next((group for group in described if group.get("AutoScalingGroupName") == name), None)
+        if group is None:
+            return None
+        state = {"CapacityRebalance": group.get("CapacityRebalance") is True,
+                 "Tags": {tag["Key"]: tag.get("Value", "") for tag in group.get("Tags") or ()}}
+        if group.get("MixedInstancesPolicy"):
+            state["InstancesDistribution"] = group["MixedInstancesPolicy"].get("InstancesDistribution") or {}
+        return plain(state)
 
     def _config(self, name: str):
         sagemaker = self.clients.sagemaker

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import (
+    AutoScalingGroup,
     Endpoint,
     InferenceComponent,
     ProvisionedConcurrency,
@@ -29,12 +30,14 @@ from ..model import (
 from ..scaling import namespace_of
 
 AUTOSCALING = "application-autoscaling"
+EC2_AUTOSCALING = "autoscaling"
+"""EC2 Auto Scaling, as botocore (and IAM) name it."""
 SAGEMAKER = "sagemaker"
 WAITERS = {"endpoint_in_service": "sagemaker:DescribeEndpoint", "endpoint_deleted": "sagemaker:DescribeEndpoint"}
 """botocore waiters a call may wait on after it returns, and the read each polls with."""
 
 TARGET, ENDPOINT, ENDPOINT_TAGS, ENDPOINT_CONFIG = "scalable-target", "endpoint", "endpoint-tags", "endpoint-config"
-PROVISIONED_CONCURRENCY = "provisioned-concurrency"
+PROVISIONED_CONCURRENCY, AUTO_SCALING_GROUP = "provisioned-concurrency", "auto-scaling-group"
 PROBE_READS = {
     TARGET: ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
              "application-autoscaling:DescribeScheduledActions"),
@@ -42,6 +45,7 @@ PROBE_READS = {
     ENDPOINT_TAGS: ("sagemaker:Search",),
     ENDPOINT_CONFIG: ("sagemaker:DescribeEndpointConfig",),
     PROVISIONED_CONCURRENCY: ("lambda:ListProvisionedConcurrencyConfigs",),
+    AUTO_SCALING_GROUP: ("autoscaling:DescribeAutoScalingGroups",),
 }
 """The IAM actions reading each kind of probe takes (:mod:`.state`)."""
 
@@ -51,12 +55,13 @@ EQUALS, INCLUDES = "equals", "includes"
 @dataclass(frozen=True)
 class Probe:
     """A resource whose state a step relies on: a scalable target (with its policies and scheduled actions),
-    an endpoint, an endpoint's tags, an endpoint config, or a Lambda alias's or version's provisioned concurrency."""
+    an endpoint, an endpoint's tags, an endpoint config, a Lambda alias's or version's provisioned concurrency, or an
+    EC2 Auto Scaling group."""
 
     kind: str
     name: str
-    """ResourceId of a target, name of an endpoint or endpoint config, ``<function>:<qualifier>`` of provisioned
-    concurrency."""
+    """ResourceId of a target, name of an endpoint, endpoint config or Auto Scaling group, ``<function>:<qualifier>``
+    of provisioned concurrency."""
     dimension: str | None = None
     """Scalable targets only."""
 
@@ -72,6 +77,8 @@ class Probe:
             return f"tags of endpoint {self.name}"
         if self.kind == PROVISIONED_CONCURRENCY:
             return f"provisioned concurrency of {self.name}"
+        if self.kind == AUTO_SCALING_GROUP:
+            return f"Auto Scaling group {self.name}"
         return f"{self.kind.replace('-', ' ')} {self.name}"
 
     def to_json(self) -> dict:
@@ -298,4 +305,6 @@ def subject(finding) -> str:
         return f"scaling policy {thing.name} on {thing.resource_id}"
     if isinstance(thing, ProvisionedConcurrency) and thing.function:
         return f"provisioned concurrency of {thing.function}:{thing.qualifier}"
+    if isinstance(thing, AutoScalingGroup) and thing.name:
+        return f"Auto Scaling group {thing.name}"
     return finding.location.resource
