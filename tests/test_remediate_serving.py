@@ -30,7 +30,7 @@ from auditor.remediation import access
 from auditor.remediation import journal as journals
 from auditor.remediation.apply import APPLIED, REFUSED, REVERTED, UNCHANGED, Runner, apply_step
 from auditor.remediation.endpoint_fixes import STACK_TAG
-from auditor.remediation.plan import call_problem
+from auditor.remediation.plan import call_problem, load_plan
 from auditor.remediation.undo import pending, undo_step
 from auditor.sources.aws import RegionClients
 
@@ -52,6 +52,15 @@ def run(step_or_record, clients: RegionClients, journal, direction: str):
         if direction == journals.APPLY:
             return apply_step(step_or_record, None, runner)
         return undo_step(step_or_record, runner)
+
+
+def reloaded(plan, tmp_path):
+    """The plan as ``sagewise remediate --apply`` reads it back from its file (schema, botocore, allow-list)."""
+    path = tmp_path / "plan.json"
+    path.write_text(plan.text())
+    loaded, digest = load_plan(path)
+    assert digest == plan.digest
+    return loaded
 
 
 def record(journal):
@@ -100,6 +109,7 @@ def test_sw104_on_a_lambda_policy_is_put_again_in_the_lambda_namespace(monkeypat
                                                          "TargetValue": 0.7, "ScaleOutCooldown": 60,
                                                          "ScaleInCooldown": 60}}
         assert call_problem(call) is None and call.undo.params["ServiceNamespace"] == "lambda"
+        [step] = reloaded(plan, tmp_path).steps
 
         clients, journal = fixing_clients(c), tmp_path / "journal.jsonl"
         tracking_policy(c, target, "utilization", TargetValue=0.7, ScaleOutCooldown=120)  # changed since the plan
@@ -146,6 +156,7 @@ def test_sw402_registers_the_alias_from_its_configured_executions_and_tracks_its
         assert [call_problem(call) for call in step.calls] == [None, None]
         assert "lambda:ListProvisionedConcurrencyConfigs" in step.permissions
         assert "registering a target moves provisioned concurrency" in step.changes[0].note
+        [step] = reloaded(plan, tmp_path).steps
 
         apply_lambda = boto3.client("lambda", region_name=REGION)
         clients, journal = fixing_clients(c, awslambda=apply_lambda), tmp_path / "journal.jsonl"
@@ -199,6 +210,7 @@ def test_sw403_writes_a_percentage_as_the_fraction_and_leaves_the_rest_to_people
             "PredefinedMetricSpecification": UTILIZATION, "TargetValue": 0.7}
         assert call.undo.params["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70
         assert call_problem(call) is None
+        [step] = reloaded(plan, tmp_path).steps
 
         clients, journal = fixing_clients(c), tmp_path / "journal.jsonl"
         tracking_policy(c, live, "percent", TargetValue=80)
@@ -290,6 +302,7 @@ def test_sw404_registers_a_serverless_variant_up_to_its_max_concurrency(monkeypa
         assert configuration["PredefinedMetricSpecification"] == {
             "PredefinedMetricType": "SageMakerVariantProvisionedConcurrencyUtilization"}
         assert [call_problem(call) for call in step.calls] == [None, None]
+        [step] = reloaded(plan, tmp_path).steps
 
         autoscaling = boto3.client("application-autoscaling", region_name=REGION)
         guard = access.guard()
@@ -364,6 +377,7 @@ def test_sw501_and_sw503_update_the_group_and_undo_puts_it_back(tmp_path):
         assert steps["SW501"].permissions == steps["SW503"].permissions == [
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"]
         assert "running instances stay" in steps["SW501"].changes[0].note
+        steps = {step.findings[0]["rule_id"]: step for step in reloaded(plan, tmp_path).steps}
 
         autoscaling = boto3.client("autoscaling", region_name=REGION)
         clients, journal = fixing_clients(c, ec2_autoscaling=autoscaling), tmp_path / "journal.jsonl"
