@@ -122,3 +122,19 @@ def cpu_equivalent(instance_type: str) -> str | None:
                 and candidate.vcpus >= current.vcpus and candidate.memory_gib >= current.memory_gib:
             return name
     return None
+
+
+def suggested_type(variant, max_instance_size: str | None) -> str | None:
+    """The instance type a SW301 finding's variant should move to, as the check that matched suggests.
+
+    A CPU-only image on an accelerator moves to :func:`cpu_equivalent`; a variant whose live peaks leave
+    room moves to the smaller type the live source found (``downsize_to``); one above the configured
+    size ceiling moves to its family's type of that size, when the catalog has it. ``sagewise fix``
+    and ``sagewise remediate`` both ask here, so a template and its live endpoint get the same answer.
+    """
+    if variant.accelerated and variant.cpu_only_image:
+        return cpu_equivalent(variant.instance_type)
+    if variant.downsize_to:
+        return variant.downsize_to
+    candidate = f"ml.{variant.instance_family}.{max_instance_size}" if max_instance_size else None
+    return candidate if candidate in catalog.family_types(variant.instance_family) else None

@@ -18,7 +18,7 @@ from moto.sagemaker.models import sagemaker_backends
 import audit_scenario as scenario
 from auditor import catalog, engine, rightsizing
 from auditor.audit import AuditOptions, collect_settings, run_audit
-from auditor.model import Location
+from auditor.model import Location, Variant
 from auditor.rules import load_rules
 from auditor.sources import aws
 
@@ -745,6 +745,28 @@ HEADROOM = rightsizing.Headroom(cpu_per_vcpu=20, memory=40, gpu_per_gpu=20)
 ])
 def test_suggest_smaller_type(instance_type, peaks, cpu_only, expected):
     assert rightsizing.suggest_smaller_type(instance_type, peaks, HEADROOM, cpu_only) == expected
+
+
+def variant_on(instance_type: str, **facts) -> Variant:
+    family = instance_type.split(".")[1]
+    return Variant(source="aws", location=Location(scope="111122223333/us-east-1", resource="variant"),
+                   instance_type=instance_type, instance_family=family, **facts)
+
+
+@pytest.mark.parametrize("variant, ceiling, expected", [
+    # a CPU-only image on a GPU: the CPU type with at least its cores and memory, whatever the ceiling
+    (variant_on("ml.g5.2xlarge", accelerated=True, cpu_only_image=True), "xlarge", "ml.m5.2xlarge"),
+    # live peaks found room: the smaller type they fit on
+    (variant_on("ml.m5.2xlarge", downsize_to="ml.m5.large"), None, "ml.m5.large"),
+    # above the ceiling: the family's type of that size
+    (variant_on("ml.m5.12xlarge"), "4xlarge", "ml.m5.4xlarge"),
+    # the family has no type of that size, or the catalog does not know the family: no guess
+    (variant_on("ml.m5.12xlarge"), "medium", None),
+    (variant_on("ml.zz9.12xlarge"), "4xlarge", None),
+    (variant_on("ml.m5.12xlarge"), None, None),
+])
+def test_suggested_type_is_the_one_answer_for_fix_and_remediate(variant, ceiling, expected):
+    assert rightsizing.suggested_type(variant, ceiling) == expected
 
 
 def test_settings_come_from_rule_params_and_overrides():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .. import catalog, rightsizing, scaling, scaling_fixes
+from .. import rightsizing, scaling, scaling_fixes
 from ..model import (
     AutoScalingGroup,
     ProvisionedConcurrency,
@@ -546,14 +546,7 @@ def fix_oversized_instance(finding, context: _Context) -> Fix | None:
     variant = finding.model_object
     if not isinstance(variant, Variant) or not isinstance(variant.instance_type, str):
         return None
-    if variant.accelerated and variant.cpu_only_image:
-        suggestion = rightsizing.cpu_equivalent(variant.instance_type)
-    else:
-        ceiling = context.param("SW301", "max_instance_size")
-        suggestion = f"ml.{variant.instance_family}.{ceiling}" if ceiling else None
-        if suggestion is not None and catalog.lookup(suggestion) is not None and suggestion not in \
-                catalog.family_types(variant.instance_family):
-            suggestion = None
+    suggestion = rightsizing.suggested_type(variant, context.param("SW301", "max_instance_size"))
     if suggestion is None:
         return None
     return _instance_type(finding, context, variant, suggestion)

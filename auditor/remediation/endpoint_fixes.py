@@ -48,20 +48,13 @@ CONFIG_NAME_LENGTH = 63
 def suggested_type(finding, params: dict) -> str | None:
     """The instance type a SW301 or SW302 finding's variant should move to, as its check suggests it.
 
-    SW301 matches a CPU-only image on an accelerator (the CPU type with the same cores and memory, as
-    ``sagewise fix`` suggests), a smaller type the live utilization leaves room for, or a configured
-    size ceiling; SW302 names the current-generation equivalent.
+    SW301 asks :func:`auditor.rightsizing.suggested_type`, as ``sagewise fix`` does; SW302 names the
+    current-generation equivalent.
     """
     variant = finding.model_object
     if finding.rule_id == "SW302":
         return variant.suggested_instance_type
-    if variant.accelerated and variant.cpu_only_image:
-        return rightsizing.cpu_equivalent(variant.instance_type)
-    if variant.downsize_to:
-        return variant.downsize_to
-    ceiling = params["SW301"].get("max_instance_size")
-    candidate = f"ml.{variant.instance_family}.{ceiling}" if ceiling else None
-    return candidate if candidate in catalog.family_types(variant.instance_family) else None
+    return rightsizing.suggested_type(variant, params["SW301"].get("max_instance_size"))
 
 
 def change_instances(findings: list, context: Context) -> tuple:
