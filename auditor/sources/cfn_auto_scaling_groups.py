@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import ec2_types
 from ..model import AutoScalingGroup
-from .intrinsics import Token, has_unknown, referenced
+from .intrinsics import Token, boolean, has_unknown, referenced
 from .loader import locate
 
 SOURCE = "cloudformation"
@@ -56,7 +56,7 @@ class AutoScalingGroupReader:
                 instance_type_count=len(set(known)) if types and len(known) == len(types) else None,
                 attribute_based=attribute_based,
                 accelerated=ec2_types.all_accelerated(types, attribute_based, requirements_accelerated),
-                capacity_rebalance=_boolean(self.reader.value(properties.get("CapacityRebalance", False))),
+                capacity_rebalance=boolean(self.reader.value(properties.get("CapacityRebalance", False))),
                 serves_traffic=bool(properties.get("TargetGroupARNs") or properties.get("LoadBalancerNames")),
                 policy_count=None if scaled.get(None) and not policies else policies,
                 scaled_by=external.get(key) or self.cluster_autoscaler(properties),
@@ -224,12 +224,4 @@ def _count(value) -> int | None:
         return value
     if isinstance(value, str) and value.isdigit():
         return int(value)  # MinSize and MaxSize are strings in the resource schema
-    return None
-
-
-def _boolean(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
     return None

@@ -25,7 +25,7 @@ from ..model import (
     Variant,
 )
 from . import cfn_auto_scaling_groups, cfn_lambda, pipelines, statemachine_hosting, stepfunctions, suppressions
-from .intrinsics import Resolver, Text, Token, has_unknown, options, scalar, scenarios
+from .intrinsics import Resolver, Text, Token, boolean, has_unknown, options, scalar, scenarios
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
 from .training import training_job
@@ -74,14 +74,6 @@ def _display(value) -> str | None:
     if isinstance(value, (str, Text, Token)):
         return str(value)
     return json.dumps(value) if isinstance(value, (int, float, bool)) else None
-
-
-def _boolean(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
 
 
 def _literal(value):
@@ -343,7 +335,7 @@ class _TemplateReader:
         """Which dynamic scaling a ``SuspendedState`` turns off, in words (``None``: none, or unknown)."""
         if not isinstance(state, dict):
             return None
-        return scaling.suspended_text({flag: _boolean(self.value(state.get(flag)))
+        return scaling.suspended_text({flag: boolean(self.value(state.get(flag)))
                                        for _, flag in scaling.SUSPENSION_FLAGS})
 
     def condition_off(self, logical_id: str) -> str | None:
@@ -494,7 +486,7 @@ class _TemplateReader:
                 comparison=_literal(self.value(properties.get("ComparisonOperator"))),
                 threshold=_number(self.value(properties.get("Threshold"))),
                 action_keys=keys,
-                actions_enabled=_boolean(self.value(properties.get("ActionsEnabled", True))) is not False,
+                actions_enabled=boolean(self.value(properties.get("ActionsEnabled", True))) is not False,
             ))
 
     def policy_target(self, properties):

@@ -108,6 +108,16 @@ def scalar(value):
     return UNKNOWN
 
 
+def boolean(value) -> bool | None:
+    """A template's boolean: ``true``/``false`` or the strings CloudFormation accepts for them (any
+    case); ``None`` for anything else, an unresolved value included."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
 def has_unknown(value) -> bool:
     """True when ``value`` contains something nothing can be said about (not even its identity)."""
     if isinstance(value, Token):

@@ -9,7 +9,7 @@ expression); a :class:`Dialect` hides that, so the facts are derived once.
 from __future__ import annotations
 
 from .. import catalog
-from .intrinsics import UNKNOWN, Text, Token
+from .intrinsics import UNKNOWN, Text, Token, boolean
 
 ABSENT = object()
 
@@ -68,14 +68,6 @@ class CloudFormation(Dialect):
         return super().value(value)
 
 
-def _boolean(value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
 def _integer(value):
     if isinstance(value, bool):
         return None
@@ -93,7 +85,7 @@ def read_request(request, dialect: Dialect) -> tuple[dict, dict]:
 
     key, spot = dialect.read(request, "EnableManagedSpotTraining")
     paths["spot"] = [key]
-    facts["spot"] = False if spot is ABSENT else (None if spot is UNKNOWN else _boolean(spot))
+    facts["spot"] = False if spot is ABSENT else (None if spot is UNKNOWN else boolean(spot))
 
     key, checkpoint = dialect.read(request, "CheckpointConfig")
     paths["has_checkpoint"] = [key] if checkpoint is not ABSENT else []
