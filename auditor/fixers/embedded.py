@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from ..sources.jsonload import ends_inside_string
 from ..sources.loader import DocumentError, parse
 from .edits import Edit
 from .source import SourceFile, Unfixable
@@ -65,7 +66,7 @@ class Definition:
         text = ""
         for piece in self._pieces(path):
             if piece is None:  # a value CloudFormation computes: a character no edit may copy or change
-                placeholder = COMPUTED if _inside_string(text, 0, len(text), False) else "0"
+                placeholder = COMPUTED if ends_inside_string(text, False) else "0"
                 self.segments.append(_Segment(len(text), len(text) + 1, None))
                 text += placeholder
                 continue
@@ -239,21 +240,9 @@ def _numbers_for_placeholders(text: str) -> str:
     """``${...}`` outside JSON strings read as a number of the same length, so offsets stay true."""
     out, position, inside = [], 0, False
     for match in _SUBSTITUTION.finditer(text):
-        inside = _inside_string(text, position, match.start(), inside)
+        inside = ends_inside_string(text[position:match.start()], inside)
         out.append(text[position:match.start()])
         out.append(match.group() if inside else "0" + " " * (len(match.group()) - 1))
         position = match.end()
     out.append(text[position:])
     return "".join(out)
-
-
-def _inside_string(text: str, start: int, end: int, inside: bool) -> bool:
-    escaped = False
-    for char in text[start:end]:
-        if escaped:
-            escaped = False
-        elif char == "\\" and inside:
-            escaped = True
-        elif char == '"':
-            inside = not inside
-    return inside

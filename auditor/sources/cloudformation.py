@@ -26,6 +26,7 @@ from ..model import (
 )
 from . import cfn_auto_scaling_groups, cfn_lambda, pipelines, statemachine_hosting, stepfunctions, suppressions
 from .intrinsics import Resolver, Text, Token, boolean, has_unknown, options, scalar, scenarios
+from .jsonload import ends_inside_string
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
 from .training import training_job
@@ -671,7 +672,7 @@ def _render_json(pieces) -> str:
     for piece in pieces:
         if isinstance(piece, str):
             out.append(piece)
-            in_string = _ends_inside_string(piece, in_string)
+            in_string = ends_inside_string(piece, in_string)
             continue
         value = piece.value
         if isinstance(value, (Token, Text)):
@@ -682,15 +683,3 @@ def _render_json(pieces) -> str:
         else:
             out.append(json.dumps(value) if isinstance(value, (bool, int, float)) else json.dumps(str(value)))
     return "".join(out)
-
-
-def _ends_inside_string(text: str, in_string: bool) -> bool:
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\" and in_string:
-            escaped = True
-        elif char == '"':
-            in_string = not in_string
-    return in_string

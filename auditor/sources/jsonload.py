@@ -163,3 +163,20 @@ def parse_json(text: str):
         raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except _Refused as refused:  # the document is a bare scalar
         raise DocumentError(str(refused), 1, 1) from None
+
+
+def ends_inside_string(text: str, inside: bool) -> bool:
+    """Whether a JSON text that starts inside a string (``inside``) or not ends inside one.
+
+    For JSON assembled from pieces (a ``Fn::Sub`` or ``Fn::Join`` definition): whether the piece that
+    comes next is written into a string or stands as a value.
+    """
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and inside:
+            escaped = True
+        elif char == '"':
+            inside = not inside
+    return inside
