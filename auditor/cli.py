@@ -216,11 +216,13 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sagewise")
 def main():
-    """Find and explain cost and scaling problems in SageMaker infrastructure.
+    """Find, explain and fix cost and scaling problems in SageMaker infrastructure.
 
     \b
     sagewise lint templates/          check CloudFormation/SAM, Step Functions and pipeline files
+    sagewise fix templates/           apply the safe fixes to those files (--diff to preview)
     sagewise audit --all-regions      check live accounts, with CloudWatch evidence
+    sagewise remediate --plan-out p   plan fixes of live findings; apply with --apply p
     sagewise rules                    list the rules
     sagewise explain SW101            what a rule checks, why, and how to fix it
     """
