@@ -121,6 +121,15 @@ def test_the_file_mode_is_kept(project, sagewise):
     assert [p.name for p in project.iterdir()] == ["endpoint.yaml"]
 
 
+def test_a_symlinked_template_is_fixed_in_its_target_and_stays_a_link(project, sagewise):
+    (project / "infra").mkdir()
+    (project / "endpoint.yaml").rename(project / "infra" / "endpoint.yaml")
+    (project / "endpoint.yaml").symlink_to("infra/endpoint.yaml")
+    sagewise("fix", "endpoint.yaml", "--isolated")
+    assert (project / "endpoint.yaml").is_symlink()
+    assert "EndpointAllTrafficScalableTarget:" in (project / "infra" / "endpoint.yaml").read_text()
+
+
 def test_a_file_changed_while_it_was_fixed_is_not_written(project, sagewise, monkeypatch):
     from auditor.fixers import apply
 

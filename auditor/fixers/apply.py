@@ -15,6 +15,7 @@ file on disk still holds the bytes that were read: a file edited meanwhile is no
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +157,8 @@ class FixOptions:
 def write_fixed(path: Path, original: bytes, text: str) -> None:
     """Write ``text`` over ``path`` if the file still holds ``original``; :class:`WriteError` otherwise.
 
-    A byte order mark the file started with is written back.
+    A byte order mark the file started with is written back. A symlink is written through to its
+    target: the atomic rename would otherwise put a regular file in place of the link.
     """
     try:
         now = read_bytes(path)
@@ -165,4 +167,4 @@ def write_fixed(path: Path, original: bytes, text: str) -> None:
     if now != original:
         raise WriteError(f"{path}: changed on disk while it was being fixed; not written")
     bom = BOM if original.startswith(BOM.encode("utf-8")) else ""
-    write_atomically(path, (bom + text).encode("utf-8"))
+    write_atomically(Path(os.path.realpath(path)), (bom + text).encode("utf-8"))
