@@ -86,6 +86,17 @@ def parse_lambda_resource_id(resource_id, dimension) -> dict:
     return parsed
 
 
+def parse_target_resource_id(namespace, resource_id, dimension) -> dict:
+    """The keys linking matches a scalable target by, whatever its source: SageMaker and Lambda ResourceIds
+    are split (:func:`parse_resource_id`, :func:`parse_lambda_resource_id`); other namespaces scale nothing
+    sagewise reads."""
+    if namespace == "sagemaker":
+        return parse_resource_id(resource_id, dimension)
+    if namespace == "lambda":
+        return parse_lambda_resource_id(resource_id, dimension)
+    return {}
+
+
 def _literal_head(head) -> bool:
     """Only a literal first segment proves the shape wrong; ``${Prefix}/...`` might be anything."""
     return isinstance(head, str)

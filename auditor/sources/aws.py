@@ -599,11 +599,6 @@ def _monthly_cost(facts: catalog.InstanceFacts | None, count: int | None) -> flo
 # --- Application Auto Scaling -------------------------------------------------------------------
 
 
-_RESOURCE_ID_READERS = {NAMESPACE: linking.parse_resource_id, "lambda": linking.parse_lambda_resource_id}
-"""Service namespace -> what splits its ResourceIds into the keys linking matches (Lambda's are read by
-:mod:`.aws_lambda`)."""
-
-
 def _scalable_targets(autoscaling, scope: _Scope, now: datetime,
                       service_namespace: str = NAMESPACE) -> tuple[list[ScalableTarget], list[ScheduledAction]]:
     """The region's scalable targets of ``service_namespace``, and their scheduled actions (listed first: a target
@@ -636,7 +631,7 @@ def _scalable_targets(autoscaling, scope: _Scope, now: datetime,
             scheduled_action_count=actions.get((resource_id, dimension), 0),
             key=[("triple", resource_id, dimension, namespace)],
             suspended=scaling.suspended_text(item.get("SuspendedState") or {}),
-            **_RESOURCE_ID_READERS[service_namespace](resource_id, dimension),
+            **linking.parse_target_resource_id(service_namespace, resource_id, dimension),
         ))
     return targets, [_scheduled_action(action, scope, now) for action in listed]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from .. import catalog, images, scaling, schedules
-from ..linking import link, parse_lambda_resource_id, parse_resource_id
+from ..linking import link, parse_target_resource_id
 from ..model import (
     Alarm,
     Endpoint,
@@ -312,8 +312,7 @@ class _TemplateReader:
             if "SuspendedState" in properties:
                 line, column = locate(properties, ["SuspendedState"])
                 field_locations["suspended"] = location.at("Properties.SuspendedState", line, column)
-            parsed = parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else (
-                parse_lambda_resource_id(resource_id, dimension) if namespace == "lambda" else {})
+            parsed = parse_target_resource_id(namespace, resource_id, dimension)
             self.model.scalable_targets.append(ScalableTarget(
                 source=SOURCE,
                 location=location,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .. import catalog, images
-from ..linking import parse_resource_id
+from ..linking import parse_target_resource_id
 from ..model import Endpoint, ResourceModel, ScalableTarget, TransformJob, Variant
 from .intrinsics import UNKNOWN
 from .stepfunctions import tasks
@@ -175,7 +175,7 @@ class _Reader:
                 min_capacity=minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else None,
                 max_capacity=maximum if isinstance(maximum, int) and not isinstance(maximum, bool) else None,
                 key=[("triple", resource_id, dimension, namespace)],
-                **(parse_resource_id(resource_id, dimension) if namespace == "sagemaker" else {}),
+                **parse_target_resource_id(namespace, resource_id, dimension),
             ))
 
     def read_transform_jobs(self) -> None:
