@@ -1,9 +1,10 @@
-"""What sagewise sets up when it adds autoscaling, the same for a template fix and a live remediation.
+"""The values sagewise's fixes set, the same for a template fix and a live remediation.
 
 ``sagewise fix`` writes these shapes into templates and ``sagewise remediate`` sends them to
 Application Auto Scaling (``PutScalingPolicy`` takes the same ``TargetTrackingScalingPolicyConfiguration``
 as CloudFormation), so a capacity range, a metric and a target value are decided in one place, from
-SW101's documented ``fix_*`` parameters.
+SW101's documented ``fix_*`` parameters. The Spot values (a training job's wait, a group's allocation
+strategy) are decided here for the same reason.
 """
 
 from __future__ import annotations
@@ -76,3 +77,19 @@ def concurrency_policy(params: dict) -> tuple[str, dict]:
     """(policy name, configuration) that scale Lambda provisioned concurrency (a utilization fraction)."""
     return "provisioned-concurrency-utilization", tracking(
         "LambdaProvisionedConcurrencyUtilization", params[LAMBDA_PARAMETERS_OF]["fix_target_utilization"])
+
+
+# --- Spot capacity ------------------------------------------------------------------------------------------------
+
+MAX_JOB_SECONDS = 2_419_200
+"""28 days: the longest MaxRuntimeInSeconds SageMaker accepts, and the cap of a written MaxWaitTimeInSeconds."""
+DEFAULT_RUNTIME_SECONDS = 86_400
+"""MaxRuntimeInSeconds when a request leaves it out (one day, CreateTrainingJob's documented default)."""
+SPOT_ALLOCATION = "price-capacity-optimized"
+"""The Spot allocation strategy SW501's fix sets: the pools least likely to be interrupted, the cheapest of those."""
+
+
+def max_wait_seconds(params: dict, runtime: int) -> int:
+    """SW202's MaxWaitTimeInSeconds for a run time: ``fix_max_wait_multiple`` times it, at most 28 days, never below
+    the run time (SageMaker refuses a wait shorter than the run time)."""
+    return max(min(runtime * int(params["SW202"]["fix_max_wait_multiple"]), MAX_JOB_SECONDS), runtime)

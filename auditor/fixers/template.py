@@ -31,11 +31,6 @@ from .edits import SAFE, UNSAFE, Fix
 from .render import get_att, ref, sub
 from .source import SourceFile, Unfixable
 
-MAX_JOB_SECONDS = 2_419_200
-"""28 days: the longest MaxRuntimeInSeconds SageMaker accepts, and the cap of a written MaxWaitTimeInSeconds."""
-DEFAULT_RUNTIME_SECONDS = 86_400
-"""MaxRuntimeInSeconds when a request leaves it out (one day, CreateTrainingJob's documented default)."""
-
 TARGET_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 POLICY_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
 
@@ -410,7 +405,6 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
 
 # -- SW501 / SW503: Spot Auto Scaling groups ---------------------------------------------------------------------
 
-SPOT_ALLOCATION = "price-capacity-optimized"
 INSTANCE_REPLACING_UPDATES = ("AutoScalingRollingUpdate", "AutoScalingReplacingUpdate")
 
 
@@ -425,14 +419,14 @@ def fix_spot_lowest_price(finding, context: _Context) -> Fix | None:
     path = group.document_path + ("Properties", "MixedInstancesPolicy", "InstancesDistribution")
     distribution = context.source.node(path)
     if "SpotAllocationStrategy" not in distribution:
-        edits = [context.source.add_entries(path, {"SpotAllocationStrategy": SPOT_ALLOCATION})]
+        edits = [context.source.add_entries(path, {"SpotAllocationStrategy": scaling_fixes.SPOT_ALLOCATION})]
     elif isinstance(distribution["SpotAllocationStrategy"], str):
-        edits = [context.source.replace_value(path + ("SpotAllocationStrategy",), SPOT_ALLOCATION)]
+        edits = [context.source.replace_value(path + ("SpotAllocationStrategy",), scaling_fixes.SPOT_ALLOCATION)]
     else:
         raise Unfixable("the strategy is chosen by a parameter or condition: the change belongs where it is chosen")
     if "SpotInstancePools" in distribution:
         edits.append(context.source.delete(path + ("SpotInstancePools",)))
-    return _fix(finding, f"set the Spot allocation strategy of {group.name} to {SPOT_ALLOCATION}", *edits)
+    return _fix(finding, f"set the Spot allocation strategy of {group.name} to {scaling_fixes.SPOT_ALLOCATION}", *edits)
 
 
 def fix_spot_without_capacity_rebalance(finding, context: _Context) -> Fix | None:
@@ -527,8 +521,8 @@ def fix_spot_without_max_wait(finding, context: _Context) -> Fix | None:
     written_runtime = has_stopping and "MaxRuntimeInSeconds" in request.node(stopping)
     if written_runtime and job.max_runtime_seconds is None:
         raise Unfixable("the run time is chosen at run time: the wait cannot be derived from it")
-    runtime = job.max_runtime_seconds if written_runtime else DEFAULT_RUNTIME_SECONDS
-    wait = max(min(runtime * int(context.param("SW202", "fix_max_wait_multiple")), MAX_JOB_SECONDS), runtime)
+    runtime = job.max_runtime_seconds if written_runtime else scaling_fixes.DEFAULT_RUNTIME_SECONDS
+    wait = scaling_fixes.max_wait_seconds(context.params, runtime)
     if not has_stopping:
         edits = request.add_entries(job.document_path, {"StoppingCondition": {
             "MaxRuntimeInSeconds": runtime, "MaxWaitTimeInSeconds": wait}})

@@ -23,7 +23,7 @@ drift from the stack.
 
 from __future__ import annotations
 
-from ..fixers.template import SPOT_ALLOCATION
+from ..scaling_fixes import SPOT_ALLOCATION
 from ..sources.cfn_auto_scaling_groups import DEFAULT_SPOT_ALLOCATION
 from .autoscaling_fixes import Context, Unplannable, new_step
 from .endpoint_fixes import STACK_TAG

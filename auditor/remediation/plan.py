@@ -28,8 +28,8 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import __version__, faults, iam
-from ..fixers.template import DEFAULT_RUNTIME_SECONDS, MAX_JOB_SECONDS
 from ..model import Endpoint, ScalableTarget, ScalingPolicy, TrainingJob, Variant
+from ..scaling_fixes import DEFAULT_RUNTIME_SECONDS, max_wait_seconds
 from . import autoscaling_fixes, endpoint_fixes, group_fixes
 from .autoscaling_fixes import Context, LeftToPeople, Unplannable
 from .state import Reader
@@ -189,8 +189,7 @@ def _advice(finding, params: dict) -> str:
             return started + ("add CheckpointConfig.S3Uri (for example the output path followed by /checkpoints/) and "
                               "save checkpoints to /opt/ml/checkpoints in the training code")
         if rule == "SW202":
-            runtime = thing.max_runtime_seconds or DEFAULT_RUNTIME_SECONDS
-            wait = max(min(runtime * int(params["SW202"]["fix_max_wait_multiple"]), MAX_JOB_SECONDS), runtime)
+            wait = max_wait_seconds(params, thing.max_runtime_seconds or DEFAULT_RUNTIME_SECONDS)
             return started + f"set StoppingCondition.MaxWaitTimeInSeconds to {wait}"
         if rule in INSTANCE_RULES and thing.suggested_instance_type:
             return started + f"set ResourceConfig.InstanceType to {thing.suggested_instance_type}"
