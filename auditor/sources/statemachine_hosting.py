@@ -64,10 +64,7 @@ class _Reader:
         return () if self.base_path is None else tuple(self.base_path) + tuple(steps)
 
     def requests(self, pattern):
-        for name, state_path, key, _ in tasks(self.definition, pattern):
-            state = self.definition
-            for step in state_path:
-                state = state[step]
+        for name, state_path, state, key in tasks(self.definition, pattern):
             request = state.get(key)
             if isinstance(request, dict):
                 yield name, state_path, key, request

@@ -19,7 +19,7 @@ def is_state_machine(document) -> bool:
 
 
 def tasks(definition, pattern: re.Pattern, path=()):
-    """(state name, key path of the state, request key, resource) of every Task whose ``Resource`` matches."""
+    """(state name, key path of the state, the state, request key) of every Task whose ``Resource`` matches."""
     states = definition.get("States") if isinstance(definition, dict) else None
     if not isinstance(states, dict):
         return
@@ -29,19 +29,13 @@ def tasks(definition, pattern: re.Pattern, path=()):
         state_path = list(path) + ["States", name]
         resource = state.get("Resource")
         if state.get("Type") == "Task" and isinstance(resource, str) and pattern.match(resource):
-            yield name, state_path, "Arguments" if "Arguments" in state else "Parameters", resource
+            yield name, state_path, state, "Arguments" if "Arguments" in state else "Parameters"
         branches = state.get("Branches")
         for index, branch in enumerate(branches if isinstance(branches, list) else ()):
             yield from tasks(branch, pattern, state_path + ["Branches", index])
         for key in ("Iterator", "ItemProcessor"):
             if isinstance(state.get(key), dict):
                 yield from tasks(state[key], pattern, state_path + [key])
-
-
-def training_tasks(definition):
-    """(state name, key path of the state, request key) for every training task in ``definition``."""
-    for name, state_path, key, _ in tasks(definition, _TRAINING_TASK):
-        yield name, state_path, key
 
 
 def training_jobs(definition, *, location, position, machine: str, base_path: tuple | None = (),
@@ -53,14 +47,13 @@ def training_jobs(definition, *, location, position, machine: str, base_path: tu
     ``base_path`` of ``None`` means the jobs cannot be located for a fix.
     """
     dialect = StatesLanguage()
-    for name, state_path, key in training_tasks(definition):
+    for name, state_path, state, key in tasks(definition, _TRAINING_TASK):
         state_location = location.at(
             _join(location.path, "States." + name if len(state_path) == 2 else _path_text(state_path)),
             *position(state_path),
         )
-        request = definition_at(definition, state_path).get(key, {})
         yield training_job(
-            request,
+            state.get(key, {}),
             dialect,
             source="stepfunctions",
             location=state_location,
@@ -71,13 +64,6 @@ def training_jobs(definition, *, location, position, machine: str, base_path: tu
             document_path=() if base_path is None else tuple(base_path) + tuple(state_path) + (key,),
             definition_path=definition_path,
         )
-
-
-def definition_at(document, path):
-    node = document
-    for step in path:
-        node = node[step]
-    return node
 
 
 def _path_text(path) -> str:
