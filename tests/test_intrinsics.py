@@ -328,7 +328,9 @@ def test_scenarios_remove_no_value():
 
 def test_scenarios_keep_positions():
     value = parse("a: 1\nb: !If [C, {x: 1}, {x: 2}]\nc:\n  - !If [C, !Ref AWS::NoValue, 3]\n  - 4\n")
-    for shape in scenarios(value):
+    shapes = scenarios(value)
+    assert len(shapes) == 2
+    for shape in shapes:
         assert isinstance(shape, Mapping)
         assert locate(shape, ["c"]) == (3, 1)
         assert locate(shape, ["a"]) == (1, 1)
