@@ -18,7 +18,7 @@ from .findings import Finding, InputError
 from .model import Location, ResourceModel
 from .linking import link
 from .sources import cloudformation, pipelines, statemachine_hosting, stepfunctions
-from .sources.loader import DocumentError, decode, locate, parse
+from .sources.loader import DocumentError, decode, detect_syntax, locate, parse
 
 SYNTAX_BY_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
@@ -69,9 +69,7 @@ def read_text(text: str, path: Path, *, scope: str | None = None, shown: str | N
     """Parse decoded ``text`` (the content of ``path``) and read its model; see :func:`read_model`."""
     shown = shown or display_path(path)
     scope = scope or shown
-    syntax = SYNTAX_BY_SUFFIX.get(path.suffix.lower(), "auto")
-    if syntax == "auto":
-        syntax = "json" if text.lstrip().startswith("{") else "yaml"
+    syntax = SYNTAX_BY_SUFFIX.get(path.suffix.lower()) or detect_syntax(text)
     document = _parse_without_gc(text, syntax)
     return ReadText(document, syntax, _model(document, path, scope=scope, shown=shown, text=text))
 

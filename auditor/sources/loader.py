@@ -336,13 +336,20 @@ def decode(data: bytes) -> str:
     return text
 
 
+def detect_syntax(text: str) -> str:
+    """``json`` when ``text`` starts with ``{``, else ``yaml``: how ``auto`` parses it."""
+    return "json" if text.lstrip().startswith("{") else "yaml"
+
+
 def parse(text: str, *, syntax: str = "yaml"):
     """Parse text into :class:`Mapping`/:class:`Sequence`/scalars.
 
-    ``syntax`` is ``yaml``, ``json``, or ``auto`` (JSON when the text starts with ``{``).
+    ``syntax`` is ``yaml``, ``json``, or ``auto`` (see :func:`detect_syntax`).
     JSON goes through :mod:`auditor.sources.jsonload`, which knows JSON better than a YAML 1.1 parser.
     """
-    if syntax == "json" or (syntax == "auto" and text.lstrip().startswith("{")):
+    if syntax == "auto":
+        syntax = detect_syntax(text)
+    if syntax == "json":
         from .jsonload import parse_json
 
         return parse_json(text)
