@@ -319,10 +319,12 @@ def _not_applied(shown: str, finding, why: str) -> dict:
 
 
 def _print_diff(result) -> None:
+    from .reporters.text import error_place
+
     for shown, outcome in result.fixed:
         click.echo(outcome.diff(shown), nl=False)
     for error in result.errors:
-        click.echo(f"{error.file}: error: {error.message}", err=True)
+        click.echo(f"{error_place(error)}: error: {error.message}", err=True)
     for shown, finding, why in result.not_applied:
         click.echo(f"{shown}:{finding.location.line}:{finding.location.column}: {finding.rule_id} not fixed: {why}",
                    err=True)

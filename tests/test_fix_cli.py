@@ -246,3 +246,11 @@ def test_a_finding_whose_fix_cannot_apply_says_why(tmp_path, sagewise):
     report = json.loads(sagewise("fix", template, "--select", "SW402", "--format", "json", "--isolated").stdout)
     [entry] = report["summary"]["fixed"]["not_applied"]
     assert (entry["rule_id"], entry["line"]) == ("SW402", 7) and "Globals" in entry["reason"]
+
+
+def test_diff_places_an_input_it_cannot_read_at_its_line(project, sagewise):
+    """The errors of --diff are placed as every report places them: file:line:column, not the file alone."""
+    (project / "broken.yaml").write_text('AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  A: [\n')
+    result = sagewise("fix", "broken.yaml", "--diff", "--isolated")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("broken.yaml:4:1: error: did not find expected node content")
