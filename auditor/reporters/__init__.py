@@ -94,7 +94,7 @@ def render(report: Report, output_format: str) -> str:
     return importlib.import_module(f"{__name__}.{output_format}").render(report)
 
 
-def write_all(report: Report, directory: Path | str) -> list[Path]:
+def write_all(report: Report, directory: Path | str) -> None:
     """Write every format of :data:`FILE_NAMES` into ``directory`` (created if needed), each file atomically.
 
     Raises :class:`~auditor.writing.WriteError` naming the directory or file that could not be written.
@@ -106,8 +106,5 @@ def write_all(report: Report, directory: Path | str) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriteError(f"{directory}: cannot create the directory: {exc.strerror or exc}") from None
-    written = []
     for output_format, name in FILE_NAMES.items():
         write_output(directory / name, render(report, output_format))
-        written.append(directory / name)
-    return written

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 from collections import defaultdict
 
 from ..findings import SEVERITY_RANK
-from .text import error_place, finding_line
+from .text import error_place, error_scope, finding_line
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot hold even escaped (a JSON template may spell ``\\u0001``)."""
@@ -27,10 +27,6 @@ def _xml_text(value: str) -> str:
 
 def _scope_of(location) -> str:
     return location.file or location.scope
-
-
-def _error_scope(error) -> str:
-    return error.file or "/".join(part for part in (error.account, error.region) if part) or "sagewise"
 
 
 def _rules_for(report) -> list:
@@ -48,7 +44,7 @@ def render(report) -> str:
         findings[_scope_of(finding.location)][finding.rule_id].append(finding)
     errors: dict = defaultdict(list)
     for error in report.errors:
-        errors[_error_scope(error)].append(error)
+        errors[error_scope(error)].append(error)
     checked = list(report.checked or ())
     scopes = sorted(set(checked) | set(findings) | set(errors))
     if not scopes and report.checked is None:  # a clean report that does not say what it read

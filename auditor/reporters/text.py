@@ -32,10 +32,15 @@ def finding_line(finding, color: bool = False) -> str:
 
 
 def error_place(error) -> str:
-    """Where an input error is: ``file:line:col``, the file, or ``account/region``."""
-    if error.file:
-        return f"{error.file}:{error.line}:{error.column or 1}" if error.line else error.file
-    return "/".join(part for part in (error.account, error.region) if part) or "sagewise"
+    """Where an input error is: ``file:line:col``, or else its :func:`error_scope`."""
+    if error.file and error.line:
+        return f"{error.file}:{error.line}:{error.column or 1}"
+    return error_scope(error)
+
+
+def error_scope(error) -> str:
+    """What an input error is about: the file, or ``account/region``."""
+    return error.file or "/".join(part for part in (error.account, error.region) if part) or "sagewise"
 
 
 def render(report) -> str:
