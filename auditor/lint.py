@@ -49,10 +49,16 @@ def read_model(path: Path, *, scope: str | None = None, shown: str | None = None
     is how it is reported (default: :func:`display_path`). Raises :class:`DocumentError` when the
     file looks like a template or definition but cannot be read as one.
     """
+    content = _read_definition(path)
+    return None if content is None else read_text(content[1], path, scope=scope, shown=shown).model
+
+
+def _read_definition(path: Path) -> tuple[bytes, str] | None:
+    """The bytes of ``path`` and their text; None when it is not a template or definition."""
     data = read_bytes(path)
     if not looks_like_definition(data):
         return None
-    return read_text(decode(data), path, scope=scope, shown=shown).model
+    return data, decode(data)
 
 
 @dataclass
@@ -162,10 +168,11 @@ def _fix_file(path: Path, relative: str, shown: str, evaluate, fixing, result: L
     from .fixers.apply import fix_text, write_fixed
     from .writing import WriteError
 
-    data = read_bytes(path)
-    if not looks_like_definition(data):
+    content = _read_definition(path)
+    if content is None:
         return None
-    outcome = fix_text(decode(data), path, scope=relative, shown=shown, evaluate=evaluate, params=fixing.params,
+    data, text = content
+    outcome = fix_text(text, path, scope=relative, shown=shown, evaluate=evaluate, params=fixing.params,
                        unsafe=fixing.unsafe)
     if outcome.changed:
         if fixing.write:
