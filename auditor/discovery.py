@@ -55,7 +55,7 @@ def excluded(relative: str, patterns) -> bool:
 @dataclass
 class Discovery:
     files: list = field(default_factory=list)
-    """(file, named explicitly) pairs, in a stable order, each file once (symlinks resolved)."""
+    """The files, in a stable order, each once (symlinks resolved)."""
     errors: list = field(default_factory=list)
     """(directory, message) for directories that could not be listed."""
 
@@ -72,7 +72,7 @@ def discover(paths, exclude=(), root: Path | None = None) -> Discovery:
         if path.is_dir():
             _walk(path, exclude, root, found, seen)
         else:
-            _add(found, seen, path, True)
+            _add(found, seen, path)
     return found
 
 
@@ -101,15 +101,15 @@ def _walk(top: Path, exclude, root: Path, found: Discovery, seen: set) -> None:
             except OSError:
                 continue
             if regular and entry.name.endswith(EXTENSIONS) and not excluded(relative_path(candidate, root), exclude):
-                _add(found, seen, candidate, False)
+                _add(found, seen, candidate)
         pending.extend(reversed(subdirectories))
 
 
-def _add(found: Discovery, seen: set, path: Path, explicit: bool) -> None:
+def _add(found: Discovery, seen: set, path: Path) -> None:
     key = os.path.normcase(os.path.realpath(path))
     if key not in seen:
         seen.add(key)
-        found.files.append((path, explicit))
+        found.files.append(path)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -129,7 +129,7 @@ def lint_paths(paths, rules, *, params=None, severities=None, exclude=(), per_pa
     for directory, message in found.errors:
         result.errors.append(InputError(message, file=display_path(directory, cwd)))
     rule_problems: dict = {}
-    for path, _explicit in found.files:
+    for path in found.files:
         shown = display_path(path, cwd)
         relative = relative_path(path, root)
         def evaluate(model, relative=relative):
