@@ -329,7 +329,7 @@ class _TemplateReader:
                 condition_off=self.condition_off(logical_id),
                 **parsed,
             ))
-            self.read_scheduled_actions(logical_id, properties, location, _display(resource_id), minimum, maximum)
+            self.read_scheduled_actions(logical_id, properties, location, _display(resource_id))
 
     def suspended(self, state) -> str | None:
         """Which dynamic scaling a ``SuspendedState`` turns off, in words (``None``: none, or unknown)."""
@@ -348,7 +348,7 @@ class _TemplateReader:
         listed = ", ".join(f"{parameter} defaults to {json.dumps(default)}" for parameter, default in defaults.items())
         return f"condition {name} is true; it is false with the parameter defaults" + (f" ({listed})" if listed else "")
 
-    def read_scheduled_actions(self, logical_id: str, properties: dict, location, resource_id, minimum, maximum):
+    def read_scheduled_actions(self, logical_id: str, properties: dict, location, resource_id):
         actions = properties.get("ScheduledActions")
         for index, action in enumerate(actions if isinstance(actions, list) else ()):
             if not isinstance(action, dict):
