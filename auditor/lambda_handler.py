@@ -396,12 +396,19 @@ class Runner:
         self.settings = settings
         self.session = session or boto3.Session()
         self._clients: dict = {}
+        self._sessions: dict = {}
+        """Account -> the session its Security Hub is imported with, made on the account's first scope."""
         self._identity: dict | None = None
 
-    def client(self, service: str, region: str | None = None, session: boto3.Session | None = None):
-        session = session or self.session
-        key = (id(session), service, region)
+    def client(self, service: str, region: str | None = None, account: str | None = None):
+        """The runner's client of ``service`` in ``region``, with ``account``'s import credentials, or its own.
+
+        Keyed by account, never by ``id()`` of a session: a freed session's id is reused by the next one, which
+        would hand one account's findings a client signed for another.
+        """
+        key = (account, service, region)
         if key not in self._clients:
+            session = self.session if account is None else self._session_for(account)
             client = session.client(service, region_name=region, config=self.CONFIG)
             client.meta.events.register_first("provide-client-params.*.*", _refuse_unlisted)
             self._clients[key] = client
@@ -462,7 +469,7 @@ class Runner:
             if account is None or region is None:
                 continue
             try:
-                client = self.client("securityhub", region, self._session_for(account))
+                client = self.client("securityhub", region, account)
                 result = securityhub.sync(client, json.loads(render(report, "json"))["findings"], account=account,
                                           region=region, partition=_partition(region), resolve=not report.errors)
             except Exception as exc:  # noqa: BLE001 - one scope's failure is that scope's error
@@ -475,7 +482,14 @@ class Runner:
         return totals
 
     def _session_for(self, account: str) -> boto3.Session:
-        """The runner's own session for its account; the import role's, assumed now, for any other."""
+        """The runner's own session for its account; the import role's for any other, assumed once for all its
+        regions. A refusal is not kept: the next of the account's scopes tries again, so a passing failure (throttling)
+        costs one region's import, not all of them."""
+        if account not in self._sessions:
+            self._sessions[account] = self._new_session(account)
+        return self._sessions[account]
+
+    def _new_session(self, account: str) -> boto3.Session:
         if self._identity is None:
             self._identity = self.client("sts").get_caller_identity()
         if account == self._identity["Account"]:

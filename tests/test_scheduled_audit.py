@@ -17,7 +17,10 @@ from moto import mock_aws
 import audit_scenario as scenario
 from auditor import lambda_handler, securityhub
 from auditor.audit import NOTHING_AUDITED
+from auditor.findings import Finding
 from auditor.lambda_handler import REPORT_FORMATS, ScheduledRunError
+from auditor.model import Location
+from auditor.reporters import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "scheduled-audit.yaml"
@@ -160,8 +163,8 @@ def test_a_second_run_with_one_problem_fixed_marks_that_finding_resolved(aws, mo
     imported = []
     original = lambda_handler.Runner.client
 
-    def stubbed(self, service, region=None, session=None):
-        client = original(self, service, region, session)
+    def stubbed(self, service, region=None, account=None):
+        client = original(self, service, region, account)
         if service == "securityhub" and not hasattr(client, "stubber"):
             client.stubber = Stubber(client)
             client.stubber.add_response("get_findings", {"Findings": held}, {"Filters": ANY, "MaxResults": 100})
@@ -182,6 +185,37 @@ def test_a_second_run_with_one_problem_fixed_marks_that_finding_resolved(aws, mo
     assert states == {**{f["Id"]: "ACTIVE" for f in held}, fixed["Id"]: "ARCHIVED"}
     assert all(record["CreatedAt"] == next(f["CreatedAt"] for f in held if f["Id"] == record["Id"])
                for record in imported)
+
+
+def test_each_accounts_findings_are_imported_with_that_accounts_credentials(aws):
+    """Two member accounts in two regions each: every scope's findings land in its own account's Security Hub (moto
+    keeps one per account the credentials are of), and each account's import role is assumed once, not per region."""
+    members, regions = ("111111111111", "222222222222"), (REGION, "eu-west-1")
+    runner = lambda_handler.Runner(lambda_handler.Settings(bucket=BUCKET))
+    assumed = []
+    runner.client("sts").meta.events.register("before-parameter-build.sts.AssumeRole",
+                                              lambda params, **_: assumed.append(params["RoleArn"]))
+    reports = {}
+    for account in members:
+        for region in regions:
+            location = Location(f"{account}/{region}", f"arn:aws:sagemaker:{region}:{account}:endpoint/e",
+                                account=account, region=region)
+            reports[(account, region)] = Report("audit", [Finding("SW101", "endpoint-without-autoscaling", "warning",
+                                                                  "m", location)], [], [])
+    assert runner.import_findings(reports) == {"imported": 4, "resolved": 0}
+    assert all(not report.errors for report in reports.values())
+    assert assumed == [f"arn:aws:iam::{account}:role/{lambda_handler.iam.DEFAULT_IMPORT_ROLE_NAME}"
+                       for account in members]
+    sts = boto3.client("sts", region_name=REGION)
+    for account in members:
+        credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/reader",
+                                      RoleSessionName="test")["Credentials"]
+        session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                aws_secret_access_key=credentials["SecretAccessKey"],
+                                aws_session_token=credentials["SessionToken"])
+        for region in regions:
+            held = session.client("securityhub", region_name=region).get_findings()["Findings"]
+            assert [(record["AwsAccountId"], record["Resources"][0]["Region"]) for record in held] == [(account, region)]
 
 
 def test_security_hub_not_enabled_is_an_error_of_that_scope(aws, monkeypatch):
