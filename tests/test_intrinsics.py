@@ -486,3 +486,28 @@ def test_a_circular_template_is_one_error_for_its_file(case, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     result = lint_paths(["cycle.yaml"], load_rules())
     assert [(error.file, error.line, error.message) for error in result.errors] == [("cycle.yaml", line, message)]
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("", False), ("DisableScaleIn: true", True), ("DisableScaleIn: 'False'", False),
+    ("DisableScaleIn: 'yes'", None), ("DisableScaleIn: !Ref Flag", None),
+])
+def test_disable_scale_in_is_a_template_boolean(written, read):
+    """Absent is CloudFormation's default (false); only true/false in any case are booleans, anything else unknown."""
+    from auditor.sources.cloudformation import read_template
+
+    source = textwrap.dedent(f"""\
+        Parameters:
+          Flag: {{Type: String}}
+        Resources:
+          Policy:
+            Type: AWS::ApplicationAutoScaling::ScalingPolicy
+            Properties:
+              PolicyName: p
+              PolicyType: TargetTrackingScaling
+              TargetTrackingScalingPolicyConfiguration:
+                TargetValue: 70
+                {written}
+        """)
+    model = read_template(parse(source), file="t.yaml", scope="t.yaml", text=source)
+    assert [policy.disable_scale_in for policy in model.scaling_policies] == [read]

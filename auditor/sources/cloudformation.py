@@ -425,8 +425,7 @@ class _TemplateReader:
                 scale_out_cooldown=_number(resolve(tracking.get("ScaleOutCooldown"))),
                 scale_in_cooldown_defaulted="ScaleInCooldown" not in tracking,
                 scale_out_cooldown_defaulted="ScaleOutCooldown" not in tracking,
-                disable_scale_in=disable if isinstance(disable, bool) else (
-                    disable.lower() == "true" if isinstance(disable, str) else (False if disable is None else None)),
+                disable_scale_in=False if disable is None else boolean(disable),
                 customized_metric_name=_literal(resolve(customized.get("MetricName"))),
                 customized_namespace=_literal(resolve(customized.get("Namespace"))),
                 customized_statistic=_literal(resolve(customized.get("Statistic"))),
