@@ -276,7 +276,8 @@ def test_import_value_is_unknown_but_has_an_identity(resolver):
 
 
 @pytest.mark.parametrize("value", ["!Base64 abc", "!GetAZs ''", "!Split [',', 'a,b']", "!Cidr [x, 1, 2]",
-                                   "{'Fn::Length': [1]}", "{'Fn::ToJsonString': {a: 1}}"])
+                                   "{'Fn::Length': [1]}", "{'Fn::ToJsonString': {a: 1}}",
+                                   "!GetStackOutput {StackName: s, OutputName: o}"])
 def test_unsupported_functions_are_unknown(resolver, value):
     assert resolve(resolver, value) == UNKNOWN
 

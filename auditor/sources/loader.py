@@ -43,6 +43,7 @@ INTRINSIC_TAGS = {
     "!Not": "Fn::Not",
     "!FindInMap": "Fn::FindInMap",
     "!ImportValue": "Fn::ImportValue",
+    "!GetStackOutput": "Fn::GetStackOutput",
     "!Base64": "Fn::Base64",
     "!Cidr": "Fn::Cidr",
     "!GetAZs": "Fn::GetAZs",
