@@ -10,6 +10,7 @@ one must be left unchanged (its fix stays manual there). After a deliberate chan
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,42 @@ def test_the_diff_in_the_rule_docs_is_what_the_tool_does(rule):
     assert diff, f"{rule.id}: fix.diff is missing"
     name = diff.splitlines()[0].removeprefix("--- a/")
     assert fix(FIXTURES / rule.id / name, rule.id).diff(name) == diff
+
+
+def _policies(count: int) -> str:
+    """A template of ``count`` target-tracking policies, each scaling in faster than out (SW104 on each)."""
+    policy = """\
+  Policy{n:02}:
+    Type: AWS::ApplicationAutoScaling::ScalingPolicy
+    Properties:
+      PolicyName: invocations{n}
+      PolicyType: TargetTrackingScaling
+      ScalingTargetId: target{n}
+      TargetTrackingScalingPolicyConfiguration:
+        PredefinedMetricSpecification:
+          PredefinedMetricType: SageMakerVariantInvocationsPerInstance
+        TargetValue: 70
+        ScaleInCooldown: 60
+        ScaleOutCooldown: 300
+"""
+    return "Resources:\n" + "".join(policy.format(n=n) for n in range(1, count + 1))
+
+
+def test_one_faulty_fix_spoils_no_other(tmp_path, monkeypatch):
+    """A fix whose result does not check out is refused, and the other nineteen are all applied."""
+    real = FIXERS["SW104"]
+
+    def faulty_on_policy_01(finding, context):
+        fix_ = real(finding, context)
+        if finding.location.resource != "Policy01":
+            return fix_
+        [edit] = fix_.edits
+        return replace(fix_, edits=(replace(edit, text="61"),))  # still shorter than 300: the finding stays
+
+    monkeypatch.setitem(FIXERS, "SW104", faulty_on_policy_01)
+    path = tmp_path / "policies.yaml"
+    outcome = fix(path, "SW104", _policies(20))
+    assert sorted(fix_.finding.location.resource for fix_ in outcome.applied) == [f"Policy{n:02}" for n in range(2, 21)]
+    assert [f.location.resource for f in outcome.findings] == ["Policy01"]
+    assert [(finding.location.resource, why) for finding, why in outcome.not_applied] == [("Policy01", applier.REFUSED)]
+    assert outcome.text.count("ScaleInCooldown: 300") == 19 and "ScaleInCooldown: 60\n" in outcome.text

@@ -5,8 +5,10 @@ and ``unsafe`` ones when asked), keeps those whose edits do not overlap an earli
 them, and checks the result before accepting it: it must parse, the findings the fixes target must
 be gone, and no finding may appear that was not there before, except a warning on the very object a
 fix changed (moving a variant off ``ml.t2`` makes it one that should autoscale). A pass that fails the check is
-undone and its fixes are tried one at a time, so one faulty fix cannot spoil the others (and is
-left as it was). Passes repeat until nothing is left to fix, at most :data:`MAX_PASSES` times.
+undone and, in the same pass, its fixes are tried one by one, each kept if it checks out beside those
+kept before it: so one faulty fix cannot spoil the others. A fix that fails on its own is refused (and
+its finding left as it was); one that only fails beside others waits for the next pass, which batches
+again. Passes repeat until nothing is left to fix, at most :data:`MAX_PASSES` times.
 
 Writing happens once, at the end, through :func:`auditor.writing.write_atomically`, and only if the
 file on disk still holds the bytes that were read: a file edited meanwhile is not overwritten.
@@ -67,7 +69,6 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
     outcome = FileFixes(original=text, text=text)
     current = first = _lint(text, path, scope, shown, evaluate)
     refused: set = set()
-    one_at_a_time = False
     unfixed: dict = {}
     for _ in range(MAX_PASSES):
         unfixed = {}
@@ -77,13 +78,12 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
             break
         if any(fix.finding.rule_id not in template.ADDS_RESOURCES for fix in fixes):
             fixes = [fix for fix in fixes if fix.finding.rule_id not in template.ADDS_RESOURCES]
-        batch = _non_overlapping(fixes[:1] if one_at_a_time else fixes)
+        batch = _non_overlapping(fixes)
         candidate = _try(current, batch, path, scope, shown, evaluate)
         if candidate is None:
-            if len(batch) == 1:
-                refused.add(batch[0].finding.identity)
-            one_at_a_time = True
-            continue
+            batch, candidate = _one_by_one(current, batch, refused, path, scope, shown, evaluate)
+            if candidate is None:
+                continue
         outcome.applied.extend(batch)
         current = candidate
     outcome.text = current.text
@@ -142,6 +142,23 @@ def _try(current: _Linted, batch: list[Fix], path: Path, scope: str, shown: str,
         if finding.identity not in before and (finding.severity == "error" or finding.subject not in changed):
             return None  # a fix may reveal what its own change calls for (a t2 variant that can now scale), no more
     return after
+
+
+def _one_by_one(current: _Linted, batch: list[Fix], refused: set, path: Path, scope: str, shown: str,
+                evaluate: Callable):
+    """The fixes of a failed ``batch`` that check out together, tried in order, and their linted result
+    (``None`` when none does). A fix that fails on its own joins ``refused``; one that fails only beside
+    the fixes kept before it is left for the next pass, where the fixed text gives it fresh edits."""
+    kept: list[Fix] = []
+    after = None
+    for fix in batch:
+        candidate = _try(current, kept + [fix], path, scope, shown, evaluate)
+        if candidate is not None:
+            kept.append(fix)
+            after = candidate
+        elif not kept or _try(current, [fix], path, scope, shown, evaluate) is None:
+            refused.add(fix.finding.identity)
+    return kept, after
 
 
 @dataclass
