@@ -305,3 +305,12 @@ def test_summary_counts_each_resources_cost_once():
     summary = Report("audit", findings, [], []).summary()
     assert summary["monthly_cost_usd"] == 450.0
     assert summary["monthly_savings_usd"] == 340.0
+
+
+def test_text_markdown_and_html_say_what_was_read_in_the_same_words():
+    from auditor.reporters import Report, render
+
+    report = Report("lint", [], [], [], counts={"files": 1204, "skipped": 3})
+    assert render(report, "text") == "All checks passed! (1,204 files checked, 3 skipped as not templates)\n"
+    assert "\n1,204 files checked.\n" in render(report, "markdown")
+    assert "1,204 files checked · sagewise" in render(report, "html")

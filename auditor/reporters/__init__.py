@@ -80,6 +80,47 @@ def distinct_total(findings, attribute: str) -> float:
     return round(sum(max(whole, parts) for whole, parts in per_resource.values()), 2)
 
 
+SEVERITIES = tuple(sorted(SEVERITY_RANK, key=SEVERITY_RANK.get, reverse=True))
+"""The severities, the gravest first: the order in which reports count and list them."""
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``1,204 files``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def money(value: float | None) -> str:
+    """``$1,290``; empty when there is no figure (or it is zero)."""
+    return f"${value:,.0f}" if value else ""
+
+
+def money_note(finding) -> str:
+    """`` (saves ~$X/month)``, else `` (costs ~$X/month)``, after a finding's message; empty when neither is known."""
+    if finding.monthly_savings_usd:
+        return f" (saves ~{money(finding.monthly_savings_usd)}/month)"
+    if finding.monthly_cost_usd:
+        return f" (costs ~{money(finding.monthly_cost_usd)}/month)"
+    return ""
+
+
+def checked(counts: dict) -> str:
+    """What a run read, from :attr:`Report.counts`: ``2 files checked``, ``1 scope, 26 endpoints checked``;
+    empty when the counts say nothing (files skipped as not templates are the text report's own remark)."""
+    read = [plural(count, name.rstrip("s")) for name, count in counts.items()
+            if isinstance(count, int) and name != "skipped"]
+    return f"{', '.join(read)} checked" if read else ""
+
+
+def tally(findings, key) -> list:
+    """``(label, findings per severity, monthly cost at stake)`` per group of findings with the same ``key``,
+    in the order the groups first occur."""
+    groups: dict = defaultdict(list)
+    for finding in findings:
+        groups[key(finding)].append(finding)
+    return [(label, Counter(f.severity for f in found), distinct_total(found, "monthly_cost_usd"))
+            for label, found in groups.items()]
+
+
 FORMATS = ("text", "json", "sarif", "junit", "github", "markdown", "html")
 """Every format :func:`render` produces; each is the module of this package with that name."""
 

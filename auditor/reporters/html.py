@@ -13,15 +13,13 @@ Every value that comes from a template or an account is escaped (messages hold `
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from html import escape
 
 from .. import __version__
 from ..findings import SEVERITY_RANK
-from . import distinct_total
+from . import SEVERITIES, checked, money, plural, tally
 from .text import baseline_sentence, error_place
 
-SEVERITIES = ("error", "warning", "info")
 PERCENT_EVIDENCE = (("peak_cpu_per_vcpu", "Peak CPU per vCPU"), ("peak_memory", "Peak memory"),
                     ("peak_gpu_per_gpu", "Peak GPU per GPU"), ("peak_gpu_memory_per_gpu", "Peak GPU memory per GPU"))
 """Evidence fields that are percentages of a capacity, drawn as bars from 0 to 100 %."""
@@ -30,14 +28,6 @@ _CHART_WIDTH, _LABEL_WIDTH, _ROW = 540, 170, 26
 
 def _e(value) -> str:
     return escape(str(value), quote=True)
-
-
-def _money(value: float | None) -> str:
-    return f"${value:,.0f}" if value else "—"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def render(report) -> str:
@@ -54,12 +44,12 @@ def render(report) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
         'script-src \'unsafe-inline\'; img-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}: {_e(_plural(len(findings), 'finding'))}</title>",
+        f"<title>{_e(title)}: {_e(plural(len(findings), 'finding'))}</title>",
         f"<style>{_STYLE}</style>",
         "</head>",
         "<body>",
-        f"<header><h1>{_e(title)}</h1><p class=\"meta\">{_e(_checked(report))} · sagewise {_e(__version__)}</p>"
-        "</header>",
+        f"<header><h1>{_e(title)}</h1><p class=\"meta\">{_e(checked(report.counts) or 'nothing was read')} · "
+        f"sagewise {_e(__version__)}</p></header>",
         _totals(report, summary),
     ]
     if report.baseline is not None:
@@ -75,22 +65,16 @@ def render(report) -> str:
     return "\n".join(part for part in parts if part) + "\n"
 
 
-def _checked(report) -> str:
-    read = [_plural(count, name.rstrip("s")) for name, count in report.counts.items()
-            if isinstance(count, int) and name != "skipped"]
-    return f"{', '.join(read)} checked" if read else "nothing was read"
-
-
 def _totals(report, summary: dict) -> str:
-    tiles = [("findings", _plural(len(report.findings), "finding"), "")]
-    tiles += [(name, _plural(summary["by_severity"][name], name), f" sev-{name}") for name in SEVERITIES
+    tiles = [("findings", plural(len(report.findings), "finding"), "")]
+    tiles += [(name, plural(summary["by_severity"][name], name), f" sev-{name}") for name in SEVERITIES
               if summary["by_severity"][name]]
     if summary.get("monthly_cost_usd"):
-        tiles.append(("cost", f"{_money(summary['monthly_cost_usd'])} / month at stake", ""))
+        tiles.append(("cost", f"{money(summary['monthly_cost_usd'])} / month at stake", ""))
     if summary.get("monthly_savings_usd"):
-        tiles.append(("savings", f"{_money(summary['monthly_savings_usd'])} / month to save", ""))
+        tiles.append(("savings", f"{money(summary['monthly_savings_usd'])} / month to save", ""))
     if report.errors:
-        tiles.append(("errors", _plural(len(report.errors), "input") + " not read", " sev-error"))
+        tiles.append(("errors", plural(len(report.errors), "input") + " not read", " sev-error"))
     items = "".join(f'<li class="tile{extra}" data-total="{_e(key)}">{_e(text)}</li>' for key, text, extra in tiles)
     return f'<ul class="totals">{items}</ul>'
 
@@ -110,12 +94,7 @@ def _charts(findings, live: bool) -> str:
 
 def _rows(findings, key) -> list:
     """(label, findings per severity, monthly cost at stake) per group, the largest first."""
-    groups: dict = defaultdict(list)
-    for finding in findings:
-        groups[key(finding)].append(finding)
-    rows = [(label, Counter(f.severity for f in found), distinct_total(found, "monthly_cost_usd"))
-            for label, found in groups.items()]
-    return sorted(rows, key=lambda row: (-row[2], -sum(row[1].values()), row[0]))
+    return sorted(tally(findings, key), key=lambda row: (-row[2], -sum(row[1].values()), row[0]))
 
 
 def _bar_chart(caption: str, rows: list) -> str:
@@ -137,19 +116,19 @@ def _bar_chart(caption: str, rows: list) -> str:
             if counts.get(severity):
                 width = counts[severity] * room / largest
                 shapes.append(f'<rect class="bar sev-{severity}" x="{x:.1f}" y="{y + 3}" width="{width:.1f}" '
-                              f'height="{_ROW - 10}"><title>{_e(label)}: {_e(_plural(counts[severity], severity))}'
+                              f'height="{_ROW - 10}"><title>{_e(label)}: {_e(plural(counts[severity], severity))}'
                               "</title></rect>")
                 x += width
         shapes.append(f'<text class="note" x="{x + 6:.1f}" y="{y + 14}">'
-                      f"{_e(_plural(sum(counts.values()), 'finding'))}</text>")
+                      f"{_e(plural(sum(counts.values()), 'finding'))}</text>")
         if cost:
             width = cost * room / dearest
             shapes.append(f'<rect class="bar cost" x="{_LABEL_WIDTH}" y="{y + _ROW - 5}" width="{width:.1f}" '
-                          f'height="10"><title>{_e(label)}: {_e(_money(cost))} per month</title></rect>'
+                          f'height="10"><title>{_e(label)}: {_e(money(cost))} per month</title></rect>'
                           f'<text class="note" x="{_LABEL_WIDTH + width + 6:.1f}" y="{y + _ROW + 4}">'
-                          f"{_e(_money(cost))}/month</text>")
-    summary = "; ".join(f"{label}: {_plural(sum(counts.values()), 'finding')}"
-                        + (f", {_money(cost)} per month" if cost else "") for label, counts, cost in rows)
+                          f"{_e(money(cost))}/month</text>")
+    summary = "; ".join(f"{label}: {plural(sum(counts.values()), 'finding')}"
+                        + (f", {money(cost)} per month" if cost else "") for label, counts, cost in rows)
     legend = "".join(f'<span class="key sev-{name}">{name}</span>' for name in SEVERITIES)
     if costs:
         legend += '<span class="key cost">monthly cost at stake</span>'
@@ -166,9 +145,9 @@ def _table(findings, live: bool) -> str:
     columns = [("severity", "Severity", "number"), ("rule", "Rule", "text"), ("where", "Where", "text")]
     if live:
         columns += [("account", "Account", "text"), ("region", "Region", "text")]
-    money = any(f.monthly_cost_usd or f.monthly_savings_usd for f in findings)
+    priced = any(f.monthly_cost_usd or f.monthly_savings_usd for f in findings)
     columns.append(("finding", "Finding", "text"))
-    if money:
+    if priced:
         columns += [("cost", "Cost / month", "number"), ("saves", "Saves / month", "number")]
     head = "".join(f'<th scope="col" data-key="{key}" data-type="{kind}">{_e(label)}</th>'
                    for key, label, kind in columns)
@@ -185,11 +164,11 @@ def _table(findings, live: bool) -> str:
         if finding.evidence:
             message += f' <a class="evidence-link" href="#evidence-{index}">evidence</a>'
         cells.append(f"<td>{message}</td>")
-        if money:
+        if priced:
             cells += [f'<td class="num" data-sort="{finding.monthly_cost_usd or 0}">'
-                      f"{_money(finding.monthly_cost_usd)}</td>",
+                      f"{money(finding.monthly_cost_usd) or '—'}</td>",
                       f'<td class="num" data-sort="{finding.monthly_savings_usd or 0}">'
-                      f"{_money(finding.monthly_savings_usd)}</td>"]
+                      f"{money(finding.monthly_savings_usd) or '—'}</td>"]
         rows.append(f'<tr id="finding-{index}" class="finding" data-severity="{finding.severity}" '
                     f'data-rule="{_e(finding.rule_id)}">' + "".join(cells) + "</tr>")
     controls = ('<div id="controls" class="controls" hidden>'

@@ -9,16 +9,14 @@ notify anyone.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from urllib.parse import quote, urljoin
 
 from ..findings import SEVERITY_RANK
-from . import distinct_total
+from . import SEVERITIES, checked, money, money_note, plural, tally
 from .text import baseline_sentence, error_place
 
 TOP = 20
 """Findings listed in full; the rest are counted (the HTML and SARIF reports hold them all)."""
-SEVERITIES = ("error", "warning", "info")
 _ICONS = {"error": "\U0001F534", "warning": "\U0001F7E0", "info": "\U0001F535"}
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~@&$])")
 
@@ -33,25 +31,16 @@ def escape(value: str) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
-def _money(value: float | None) -> str:
-    return f"${value:,.0f}" if value else ""
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def render(report) -> str:
     summary = report.summary()
     findings = report.findings
     lines = [f"## sagewise {report.command}: {_headline(report, summary)}", ""]
-    read = [_plural(count, name.rstrip("s")) for name, count in report.counts.items()
-            if isinstance(count, int) and name != "skipped"]
-    facts = [f"{', '.join(read)} checked"] if read else []
+    read = checked(report.counts)
+    facts = [read] if read else []
     if summary.get("monthly_cost_usd"):
-        facts.append(f"estimated monthly cost at stake: **{_money(summary['monthly_cost_usd'])}**")
+        facts.append(f"estimated monthly cost at stake: **{money(summary['monthly_cost_usd'])}**")
     if summary.get("monthly_savings_usd"):
-        facts.append(f"savings available: **{_money(summary['monthly_savings_usd'])}/month**")
+        facts.append(f"savings available: **{money(summary['monthly_savings_usd'])}/month**")
     if facts:
         sentence = "; ".join(facts)
         lines += [sentence[0].upper() + sentence[1:] + ".", ""]
@@ -59,10 +48,10 @@ def render(report) -> str:
         lines += [f"Compared with the baseline {escape(report.baseline['file'])}:"
                   f"{baseline_sentence(report.baseline)}", ""]
     if findings:
-        lines += _by_rule(findings)
+        lines += _by_rule(findings, summary)
         lines += _top(report)
     if report.errors:
-        lines += [f"### {_plural(len(report.errors), 'input')} could not be read", ""]
+        lines += [f"### {plural(len(report.errors), 'input')} could not be read", ""]
         lines += [f"- {escape(error_place(error))}: {escape(error.message)}" for error in report.errors]
         lines.append("")
     return "\n".join(lines)
@@ -73,29 +62,27 @@ def _headline(report, summary: dict) -> str:
         if report.errors:
             return "no findings, but some inputs could not be read"
         return "no new findings" if report.baseline is not None else "all checks passed"
-    parts = [_plural(summary["by_severity"][name], name) for name in SEVERITIES if summary["by_severity"][name]]
+    parts = [plural(summary["by_severity"][name], name) for name in SEVERITIES if summary["by_severity"][name]]
     new = " new" if report.baseline is not None else ""
-    return f"{len(report.findings)}{new} finding{'' if len(report.findings) == 1 else 's'} ({', '.join(parts)})"
+    return f"{len(report.findings):,}{new} finding{'' if len(report.findings) == 1 else 's'} ({', '.join(parts)})"
 
 
-def _by_rule(findings) -> list:
+def _by_rule(findings, summary: dict) -> list:
+    """Findings per rule and severity, and their monthly cost where one is known; then the summary's totals."""
     costs = any(f.monthly_cost_usd for f in findings)
     header = "| rule | " + " | ".join(SEVERITIES) + " | findings |" + (" cost at stake / month |" if costs else "")
     lines = [header, "|---|" + "---:|" * (len(SEVERITIES) + 1) + ("---:|" if costs else "")]
-    by_rule: dict = {}
-    for finding in findings:
-        by_rule.setdefault((finding.rule_id, finding.rule_name), []).append(finding)
-    for (rule_id, rule_name), found in sorted(by_rule.items()):
-        severities = Counter(f.severity for f in found)
+    for (rule_id, rule_name), severities, cost in sorted(tally(findings, lambda f: (f.rule_id, f.rule_name)),
+                                                         key=lambda row: row[0]):
         row = f"| {rule_id} `{rule_name}` | " + " | ".join(str(severities.get(name, 0)) for name in SEVERITIES)
-        row += f" | {len(found)} |"
+        row += f" | {sum(severities.values())} |"
         if costs:
-            row += f" {_money(distinct_total(found, 'monthly_cost_usd'))} |"
+            row += f" {money(cost)} |"
         lines.append(row)
-    totals = Counter(f.severity for f in findings)
-    row = "| **total** | " + " | ".join(str(totals.get(name, 0)) for name in SEVERITIES) + f" | {len(findings)} |"
+    totals = summary["by_severity"]
+    row = "| **total** | " + " | ".join(str(totals[name]) for name in SEVERITIES) + f" | {summary['findings']} |"
     if costs:
-        row += f" {_money(distinct_total(findings, 'monthly_cost_usd'))} |"
+        row += f" {money(summary['monthly_cost_usd'])} |"
     return lines + [row, ""]
 
 
@@ -107,13 +94,8 @@ def _top(report) -> list:
     title = "Findings" if len(ranked) <= TOP else f"Top {TOP} findings"
     lines = [f"### {title}", "", "| | rule | where | finding |", "|---|---|---|---|"]
     for finding in shown:
-        money = ""
-        if finding.monthly_savings_usd:
-            money = f" (saves ~{_money(finding.monthly_savings_usd)}/month)"
-        elif finding.monthly_cost_usd:
-            money = f" (costs ~{_money(finding.monthly_cost_usd)}/month)"
         lines.append(f"| {_ICONS[finding.severity]} {finding.severity} | {finding.rule_id} | "
-                     f"{_where(finding.location, report.link_base)} | {escape(finding.message)}{money} |")
+                     f"{_where(finding.location, report.link_base)} | {escape(finding.message)}{money_note(finding)} |")
     if len(ranked) > TOP:
         lines += ["", f"… and {len(ranked) - TOP} more (every finding is in the SARIF, JSON and HTML reports)."]
     return lines + [""]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import checked, money, money_note, plural
+
 _SEVERITY_COLOR = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
@@ -23,12 +25,7 @@ def finding_line(finding, color: bool = False) -> str:
     place = click.style(where(finding.location), bold=True) if color else where(finding.location)
     rule = click.style(finding.rule_id, fg=_SEVERITY_COLOR[finding.severity], bold=True) if color \
         else finding.rule_id
-    line = f"{place}: {rule} [{finding.severity}] {_owner(finding.location)}{finding.message}"
-    if finding.monthly_savings_usd:
-        line += f" (saves ~${finding.monthly_savings_usd:,.0f}/month)"
-    elif finding.monthly_cost_usd:
-        line += f" (costs ~${finding.monthly_cost_usd:,.0f}/month)"
-    return line
+    return f"{place}: {rule} [{finding.severity}] {_owner(finding.location)}{finding.message}{money_note(finding)}"
 
 
 def error_place(error) -> str:
@@ -80,9 +77,7 @@ def _fixed_line(fixes: dict) -> str:
 def closing_line(report) -> str:
     """The summary sentence that ends the text report (and the GitHub workflow-command log)."""
     summary = report.summary()
-    checked = ", ".join(f"{count} {name if count != 1 else name.rstrip('s')}"
-                        for name, count in report.counts.items() if isinstance(count, int) and name != "skipped")
-    read = f"{checked} checked" if checked else ""
+    read = checked(report.counts)
     if report.counts.get("skipped"):
         read += f", {report.counts['skipped']} skipped as not templates"
     read = f" ({read})" if read else ""
@@ -94,13 +89,12 @@ def closing_line(report) -> str:
         else:
             text = f"All checks passed!{read}"
     else:
-        parts = [f"{count} {name}{'s' if count != 1 else ''}"
-                 for name, count in summary["by_severity"].items() if count]
+        parts = [plural(count, name) for name, count in summary["by_severity"].items() if count]
         noun = "finding" if len(report.findings) == 1 else "findings"
         new = " new" if report.baseline is not None else ""
-        text = f"Found {len(report.findings)}{new} {noun} ({', '.join(parts)}){read}."
+        text = f"Found {len(report.findings):,}{new} {noun} ({', '.join(parts)}){read}."
         if summary.get("monthly_savings_usd"):
-            text += f" Estimated savings: ${summary['monthly_savings_usd']:,.0f}/month."
+            text += f" Estimated savings: {money(summary['monthly_savings_usd'])}/month."
     if report.baseline is not None:
         text += baseline_sentence(report.baseline)
     if report.errors:
