@@ -75,7 +75,8 @@ def rule_options(function):
 
 
 class Run:
-    """What ``lint`` and ``audit`` share: configuration, the selected rules and how to report."""
+    """What every command that runs rules or reports shares (lint, fix, audit, baseline, merge, remediate): the
+    configuration, the selected rules and their settings, and how to report."""
 
     def __init__(self, *, config_file, isolated, select, extend_select, ignore, fail_on, rules_dir, baseline=None,
                  output_dir=None):

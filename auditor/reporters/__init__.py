@@ -26,8 +26,10 @@ class Report:
     counts: dict = field(default_factory=dict)
     """What was read: ``{"files": n}`` for lint, ``{"scopes": n, "endpoints": n}`` for audit."""
     fixes: dict | None = None
-    """``sagewise fix``: ``{"findings": n, "files": n, "unsafe_available": n, "applied": [...]}`` (each applied
-    fix as ``file``, ``rule_id``, ``resource``, ``description``); ``None`` otherwise."""
+    """``sagewise fix``: ``{"findings": n, "files": n, "unsafe_available": n, "applied": [...], "not_applied": [...]}``
+    (each applied fix as ``file``, ``rule_id``, ``resource``, ``description``; each finding whose rule has a fix
+    that was left as written as ``file``, ``line``, ``column``, ``rule_id``, ``resource``, ``reason``,
+    ``fingerprint``); ``None`` otherwise."""
     color: bool = False
     checked: list | None = None
     """What was read, one entry per file (lint) or ``account/region`` scope (audit); ``None`` when whoever built
