@@ -39,9 +39,9 @@ def bad_fixtures():
                 yield pytest.param(folder.name, folder / name, id=f"{folder.name}/{name}")
 
 
-def only(rule_id: str):
-    """Findings of one rule; every rule runs (SW001 judges the others' suppressions), only this one is fixed."""
-    return lambda model: [f for f in engine.evaluate(model, list(RULES.values()), PARAMS) if f.rule_id == rule_id]
+def only(*rule_ids: str):
+    """Findings of these rules; every rule runs (SW001 judges the others' suppressions), only these are fixed."""
+    return lambda model: [f for f in engine.evaluate(model, list(RULES.values()), PARAMS) if f.rule_id in rule_ids]
 
 
 def fix(path: Path, rule_id: str, text: str | None = None):
@@ -173,3 +173,14 @@ def test_one_faulty_fix_spoils_no_other(tmp_path, monkeypatch):
     assert [f.location.resource for f in outcome.findings] == ["Policy01"]
     assert [(finding.location.resource, why) for finding, why in outcome.not_applied] == [("Policy01", applier.REFUSED)]
     assert outcome.text.count("ScaleInCooldown: 300") == 19 and "ScaleInCooldown: 60\n" in outcome.text
+
+
+def test_a_fix_still_waiting_when_the_passes_run_out_says_so(monkeypatch):
+    """Moving a variant off ml.t2 (SW302) is what lets SW101 add its scaling, one pass later: with a single
+    pass that fix is not applied, and the finding says why rather than nothing."""
+    monkeypatch.setattr(applier, "MAX_PASSES", 1)
+    path = FIXTURES / "SW101" / "bad-burstable.yaml"
+    outcome = applier.fix_text(decode(path.read_bytes()), path, scope=path.name, shown=path.name,
+                               evaluate=only("SW101", "SW302"), params=PARAMS, unsafe=True)
+    assert [fix_.finding.rule_id for fix_ in outcome.applied] == ["SW302"]
+    assert [(finding.rule_id, why) for finding, why in outcome.not_applied] == [("SW101", applier.OUT_OF_PASSES)]

@@ -8,7 +8,8 @@ fix changed (moving a variant off ``ml.t2`` makes it one that should autoscale).
 undone and, in the same pass, its fixes are tried one by one, each kept if it checks out beside those
 kept before it: so one faulty fix cannot spoil the others. A fix that fails on its own is refused (and
 its finding left as it was); one that only fails beside others waits for the next pass, which batches
-again. Passes repeat until nothing is left to fix, at most :data:`MAX_PASSES` times.
+again. Passes repeat until nothing is left to fix, at most :data:`MAX_PASSES` times; a fix still
+waiting then is reported with its finding, like every fix not applied.
 
 Writing happens once, at the end, through :func:`auditor.writing.write_atomically`, and only if the
 file on disk still holds the bytes that were read: a file edited meanwhile is not overwritten.
@@ -32,6 +33,7 @@ from .edits import SAFE, UNSAFE, Fix, apply, compatible
 MAX_PASSES = 10
 BOM = "\ufeff"
 REFUSED = "its fix was tried and undone: the result did not check out"
+OUT_OF_PASSES = "its turn had not come when the fix stopped after its last pass; fixing again applies it"
 
 
 @dataclass
@@ -69,12 +71,14 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
     outcome = FileFixes(original=text, text=text)
     current = first = _lint(text, path, scope, shown, evaluate)
     refused: set = set()
-    unfixed: dict = {}
-    for _ in range(MAX_PASSES):
+    for passes in range(MAX_PASSES + 1):  # the last one only asks what is left, for the report
         unfixed = {}
-        fixes = [fix for fix in _fixes(current, params, unfixed) if fix.safety in allowed
-                 and fix.finding.identity not in refused]
+        available = _fixes(current, params, unfixed)
+        fixes = [fix for fix in available if fix.safety in allowed and fix.finding.identity not in refused]
         if not fixes:
+            break
+        if passes == MAX_PASSES:
+            unfixed.update((fix.finding.identity, OUT_OF_PASSES) for fix in fixes)
             break
         if any(fix.finding.rule_id not in template.ADDS_RESOURCES for fix in fixes):
             fixes = [fix for fix in fixes if fix.finding.rule_id not in template.ADDS_RESOURCES]
@@ -93,7 +97,7 @@ def fix_text(text: str, path: Path, *, scope: str, shown: str, evaluate: Callabl
     outcome.not_applied = [(finding, unfixed[finding.identity]) for finding in current.findings
                            if finding.identity in unfixed and finding.fix and finding.fix["safety"] in allowed]
     if not unsafe:
-        outcome.unsafe_available = sum(1 for fix in _fixes(current, params) if fix.safety == UNSAFE)
+        outcome.unsafe_available = sum(1 for fix in available if fix.safety == UNSAFE)
     return outcome
 
 
@@ -109,7 +113,7 @@ def _lint(text: str, path: Path, scope: str, shown: str, evaluate: Callable) -> 
     return _Linted(text, read, evaluate(read.model) if read.model is not None else [])
 
 
-def _fixes(current: _Linted, params: dict, unfixed: dict | None = None) -> list[Fix]:
+def _fixes(current: _Linted, params: dict, unfixed: dict) -> list[Fix]:
     if current.read.model is None:
         return []
     return template.fixes(current.findings, current.text, current.read, params, unfixed)
