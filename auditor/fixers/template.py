@@ -76,7 +76,7 @@ def fixes(findings: list, text: str, read, params: dict, unfixed: dict | None = 
     context = _Context(text, read, params)
     unfixed = {} if unfixed is None else unfixed
     found = []
-    for finding in sorted(findings, key=lambda finding: finding.rule_id in ADDS_RESOURCES):
+    for finding in findings:
         fixer = FIXERS.get(finding.rule_id)
         if fixer is None or finding.fix is None or finding.fix["safety"] not in (SAFE, UNSAFE):
             continue
@@ -609,4 +609,5 @@ FIXERS: dict[str, Callable] = {
 
 ADDS_RESOURCES = frozenset({"SW101", "SW102", "SW402", "SW404"})
 """Fixers that add resources wait until no other fix is left: a repaired ResourceId (SW106) may be
-the scaling a variant was missing, and adding a second target for it would be wrong."""
+the scaling a variant was missing, and adding a second target for it would be wrong. The applier
+decides it, as only it knows which fixes a run allows and which it has refused."""
