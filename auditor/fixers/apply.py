@@ -11,14 +11,13 @@ its finding left as it was); one that only fails beside others waits for the nex
 again. Passes repeat until nothing is left to fix, at most :data:`MAX_PASSES` times; a fix still
 waiting then is reported with its finding, like every fix not applied.
 
-Writing happens once, at the end, through :func:`auditor.writing.write_atomically`, and only if the
+Writing happens once, at the end, through :func:`auditor.writing.write_output`, and only if the
 file on disk still holds the bytes that were read: a file edited meanwhile is not overwritten.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 from ..discovery import read_bytes
 from ..lint import read_text
 from ..sources.loader import DocumentError
-from ..writing import WriteError, write_atomically
+from ..writing import WriteError, write_output
 from . import template
 from .edits import SAFE, UNSAFE, Fix, apply, compatible
 
@@ -178,8 +177,8 @@ class FixOptions:
 def write_fixed(path: Path, original: bytes, text: str) -> None:
     """Write ``text`` over ``path`` if the file still holds ``original``; :class:`WriteError` otherwise.
 
-    A byte order mark the file started with is written back. A symlink is written through to its
-    target: the atomic rename would otherwise put a regular file in place of the link.
+    A byte order mark the file started with is written back. :func:`~auditor.writing.write_output` replaces a
+    regular file atomically and writes a symlink through to its target, so the link stays a link.
     """
     try:
         now = read_bytes(path)
@@ -188,4 +187,4 @@ def write_fixed(path: Path, original: bytes, text: str) -> None:
     if now != original:
         raise WriteError(f"{path}: changed on disk while it was being fixed; not written")
     bom = BOM if original.startswith(BOM.encode("utf-8")) else ""
-    write_atomically(Path(os.path.realpath(path)), (bom + text).encode("utf-8"))
+    write_output(path, bom + text)
