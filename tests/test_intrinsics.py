@@ -16,6 +16,8 @@ from auditor.sources.intrinsics import (
     Text,
     Token,
     has_unknown,
+    integer,
+    is_intrinsic,
     scenarios,
     split,
     text,
@@ -512,3 +514,21 @@ def test_disable_scale_in_is_a_template_boolean(written, read):
         """)
     model = read_template(parse(source), file="t.yaml", scope="t.yaml", text=source)
     assert [policy.disable_scale_in for policy in model.scaling_policies] == [read]
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    (3, 3), ("3", 3), (3600.0, 3600), (1.5, None), (True, None), ("-1", None), (" 3", None), ("3.0", None),
+    ("\u00b2", None), ("\u0663", None), (None, None), (Token("param", "Size"), None),
+])
+def test_integer_is_a_whole_number_or_nothing(value, read):
+    """A fraction is not rounded, and what str.isdigit takes but int() does not (a superscript) is no crash."""
+    assert integer(value) == read and type(integer(value)) is type(read)
+
+
+@pytest.mark.parametrize(("value", "intrinsic"), [
+    ({"Ref": "X"}, True), ({"Condition": "C"}, True), ({"Fn::FindInMap": ["M", "a", "b"]}, True),
+    ({"Fn::GetStackOutput": {}}, True), ({"Fn::Unknown": 1}, False), ({"Ref": "X", "Other": 1}, False),
+    ({"Variables": {"A": "b"}}, False), ("Ref", False),
+])
+def test_is_intrinsic_knows_every_function_and_only_them(value, intrinsic):
+    assert is_intrinsic(value) is intrinsic

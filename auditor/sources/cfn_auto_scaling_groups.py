@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import ec2_types
 from ..model import AutoScalingGroup
-from .intrinsics import Token, boolean, has_unknown, referenced
+from .intrinsics import Token, boolean, has_unknown, integer, literal, referenced
 from .loader import locate
 
 SOURCE = "cloudformation"
@@ -49,8 +49,8 @@ class AutoScalingGroupReader:
                 document_path=self.reader.written_path(logical_id, properties),
                 name=logical_id if isinstance(key, Token) else str(key),
                 key=key,
-                min_size=_count(self.reader.value(properties.get("MinSize"))),
-                max_size=_count(self.reader.value(properties.get("MaxSize"))),
+                min_size=integer(self.reader.value(properties.get("MinSize"))),
+                max_size=integer(self.reader.value(properties.get("MaxSize"))),
                 instance_types=list(dict.fromkeys(known)),
                 instance_selection=ATTRIBUTE_SELECTION if attribute_based else ", ".join(dict.fromkeys(known)) or None,
                 instance_type_count=len(set(known)) if types and len(known) == len(types) else None,
@@ -146,18 +146,18 @@ class AutoScalingGroupReader:
         defaulted = "SpotAllocationStrategy" not in written
         return {
             "mixed_instances": True,
-            "on_demand_base": _count(self.reader.value(written.get("OnDemandBaseCapacity", 0))),
-            "on_demand_percentage": _count(self.reader.value(
+            "on_demand_base": integer(self.reader.value(written.get("OnDemandBaseCapacity", 0))),
+            "on_demand_percentage": integer(self.reader.value(
                 written.get("OnDemandPercentageAboveBaseCapacity", DEFAULT_ON_DEMAND_PERCENTAGE))),
             "spot_allocation_strategy": strategy if isinstance(strategy, str) else None,
-            "spot_allocation_text": f"{strategy} (the default)" if defaulted else _text(strategy),
+            "spot_allocation_text": f"{strategy} (the default)" if defaulted else literal(strategy),
         }
 
     def spot(self, properties: dict, distribution: dict) -> dict:
         """Whether the group launches Spot instances: ``None`` when that depends on unresolved values."""
         if distribution:
             percentage, base = distribution["on_demand_percentage"], distribution["on_demand_base"]
-            maximum = _count(self.reader.value(properties.get("MaxSize")))
+            maximum = integer(self.reader.value(properties.get("MaxSize")))
             if percentage is None:
                 return {"spot": None}
             above_base = maximum is None or base is None or maximum > base
@@ -211,17 +211,3 @@ class AutoScalingGroupReader:
 def _data(properties: dict) -> dict:
     data = properties.get("LaunchTemplateData")
     return data if isinstance(data, dict) else {}
-
-
-def _text(value) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _count(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)  # MinSize and MaxSize are strings in the resource schema
-    return None

@@ -13,7 +13,7 @@ SAM functions inherit what the template's ``Globals.Function`` declares, as the 
 from __future__ import annotations
 
 from ..model import Function, ProvisionedConcurrency
-from .intrinsics import Token, referenced
+from .intrinsics import Token, is_intrinsic, referenced
 
 SOURCE = "cloudformation"
 FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
@@ -187,11 +187,6 @@ def with_globals(properties: dict, inherited) -> dict:
         own, shared = properties.get(name), inherited[name]
         if own is None:
             merged[name] = shared
-        elif isinstance(own, dict) and isinstance(shared, dict) and not _intrinsic(own) and not _intrinsic(shared):
+        elif isinstance(own, dict) and isinstance(shared, dict) and not is_intrinsic(own) and not is_intrinsic(shared):
             merged[name] = {**shared, **own}
     return merged
-
-
-def _intrinsic(value: dict) -> bool:
-    key = next(iter(value)) if len(value) == 1 else None
-    return isinstance(key, str) and (key == "Ref" or key.startswith("Fn::"))

@@ -25,7 +25,7 @@ from ..model import (
     Variant,
 )
 from . import cfn_auto_scaling_groups, cfn_lambda, pipelines, statemachine_hosting, stepfunctions, suppressions
-from .intrinsics import Resolver, Text, Token, boolean, has_unknown, options, scalar, scenarios
+from .intrinsics import Resolver, Text, Token, boolean, has_unknown, is_intrinsic, literal, options, scalar, scenarios
 from .jsonload import ends_inside_string
 from .loader import DocumentError, Mapping, Sequence, locate, mark_of, parse
 from .training import CloudFormation as CloudFormationDialect
@@ -75,11 +75,6 @@ def _display(value) -> str | None:
     if isinstance(value, (str, Text, Token)):
         return str(value)
     return json.dumps(value) if isinstance(value, (int, float, bool)) else None
-
-
-def _literal(value):
-    """A fully known string, else None."""
-    return value if isinstance(value, str) else None
 
 
 class _TemplateReader:
@@ -241,7 +236,7 @@ class _TemplateReader:
                 continue
             name = self.value(item.get("VariantName"))
             display_name = _display(name) or f"#{index}"
-            instance_type = _literal(self.value(item.get("InstanceType")))
+            instance_type = literal(self.value(item.get("InstanceType")))
             serverless = "ServerlessConfig" in item
             kind = "serverless" if serverless else ("async" if is_async else "real-time")
             kind_of_config = kind
@@ -297,8 +292,8 @@ class _TemplateReader:
         for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
             resolve = self.value
             resource_id = resolve(properties.get("ResourceId"))
-            dimension = _literal(resolve(properties.get("ScalableDimension")))
-            namespace = _literal(resolve(properties.get("ServiceNamespace")))
+            dimension = literal(resolve(properties.get("ScalableDimension")))
+            namespace = literal(resolve(properties.get("ServiceNamespace")))
             minimum = _number(resolve(properties.get("MinCapacity")))
             maximum = _number(resolve(properties.get("MaxCapacity")))
             actions = properties.get("ScheduledActions")
@@ -358,10 +353,10 @@ class _TemplateReader:
             capacity = action.get("ScalableTargetAction") if isinstance(action.get("ScalableTargetAction"), dict) \
                 else {}
             fields = {
-                "schedule": _literal(resolve(action.get("Schedule"))),
-                "timezone": _literal(resolve(action.get("Timezone"))),
-                "start_time": _literal(resolve(action.get("StartTime"))),
-                "end_time": _literal(resolve(action.get("EndTime"))),
+                "schedule": literal(resolve(action.get("Schedule"))),
+                "timezone": literal(resolve(action.get("Timezone"))),
+                "start_time": literal(resolve(action.get("StartTime"))),
+                "end_time": literal(resolve(action.get("EndTime"))),
                 "min_capacity": _number(resolve(capacity.get("MinCapacity"))),
                 "max_capacity": _number(resolve(capacity.get("MaxCapacity"))),
             }
@@ -380,12 +375,12 @@ class _TemplateReader:
     def read_scaling_policies(self):
         for logical_id, properties in self.of_type("AWS::ApplicationAutoScaling::ScalingPolicy"):
             resolve = self.value
-            policy_type = _literal(resolve(properties.get("PolicyType")))
+            policy_type = literal(resolve(properties.get("PolicyType")))
             target_key, resource_id, dimension, namespace = self.policy_target(properties)
             tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
             tracking = tracking if isinstance(tracking, dict) else {}
             predefined = tracking.get("PredefinedMetricSpecification")
-            metric_type = _literal(resolve(predefined.get("PredefinedMetricType"))) \
+            metric_type = literal(resolve(predefined.get("PredefinedMetricType"))) \
                 if isinstance(predefined, dict) else None
             location = self.resource_location(logical_id, "Properties")
             field_locations = {}
@@ -426,12 +421,12 @@ class _TemplateReader:
                 scale_in_cooldown_defaulted="ScaleInCooldown" not in tracking,
                 scale_out_cooldown_defaulted="ScaleOutCooldown" not in tracking,
                 disable_scale_in=False if disable is None else boolean(disable),
-                customized_metric_name=_literal(resolve(customized.get("MetricName"))),
-                customized_namespace=_literal(resolve(customized.get("Namespace"))),
-                customized_statistic=_literal(resolve(customized.get("Statistic"))),
+                customized_metric_name=literal(resolve(customized.get("MetricName"))),
+                customized_namespace=literal(resolve(customized.get("Namespace"))),
+                customized_statistic=literal(resolve(customized.get("Statistic"))),
                 customized_dimensions=self.dimension_names(customized.get("Dimensions")),
-                adjustment_type=_literal(resolve(step.get("AdjustmentType"))),
-                metric_aggregation_type=_literal(resolve(step.get("MetricAggregationType"))),
+                adjustment_type=literal(resolve(step.get("AdjustmentType"))),
+                metric_aggregation_type=literal(resolve(step.get("MetricAggregationType"))),
                 step_adjustments=self.step_adjustments(step.get("StepAdjustments")) if step else None,
                 key=("logical", logical_id),
                 condition_off=self.condition_off(logical_id),
@@ -440,7 +435,7 @@ class _TemplateReader:
     def dimension_names(self, dimensions) -> list | None:
         if not isinstance(dimensions, list):
             return None
-        names = [_literal(self.value(item.get("Name"))) if isinstance(item, dict) else None for item in dimensions]
+        names = [literal(self.value(item.get("Name"))) if isinstance(item, dict) else None for item in dimensions]
         return None if None in names else names
 
     def step_adjustments(self, steps) -> list | None:
@@ -479,10 +474,10 @@ class _TemplateReader:
                 location=self.resource_location(logical_id, "Properties"),
                 document_path=self.written_path(logical_id, properties),
                 name=_display(self.value(properties.get("AlarmName"))) or logical_id,
-                namespace=_literal(self.value(properties.get("Namespace"))),
-                metric_name=_literal(self.value(properties.get("MetricName"))),
+                namespace=literal(self.value(properties.get("Namespace"))),
+                metric_name=literal(self.value(properties.get("MetricName"))),
                 dimensions=self.dimension_names(properties.get("Dimensions")) or [],
-                comparison=_literal(self.value(properties.get("ComparisonOperator"))),
+                comparison=literal(self.value(properties.get("ComparisonOperator"))),
                 threshold=_number(self.value(properties.get("Threshold"))),
                 action_keys=keys,
                 actions_enabled=boolean(self.value(properties.get("ActionsEnabled", True))) is not False,
@@ -502,7 +497,7 @@ class _TemplateReader:
         resource_id = resolve(properties.get("ResourceId"))
         dimension = resolve(properties.get("ScalableDimension"))
         namespace = resolve(properties.get("ServiceNamespace"))
-        return ("triple", resource_id, dimension, namespace), resource_id, _literal(dimension), _literal(namespace)
+        return ("triple", resource_id, dimension, namespace), resource_id, literal(dimension), literal(namespace)
 
     def read_training_jobs(self):
         dialect = CloudFormationDialect(self.resolver)
@@ -567,7 +562,7 @@ class _TemplateReader:
         body = value.get("Fn::ToJsonString") if isinstance(value, dict) and len(value) == 1 else None
         if isinstance(body, dict):
             return body, lambda path: locate(body, path) if path else (key_line, key_column), ("Fn::ToJsonString",)
-        if isinstance(value, dict) and not _is_intrinsic(value):
+        if isinstance(value, dict) and not is_intrinsic(value):
             return value, lambda path: locate(value, path) if path else (key_line, key_column), ()
         pieces, mark = self.json_pieces(holder, key)
         if pieces is None:
@@ -652,10 +647,6 @@ class _Resolved:
 
     def __init__(self, value):
         self.value = value
-
-
-def _is_intrinsic(value: dict) -> bool:
-    return len(value) == 1 and next(iter(value)) in ("Fn::Sub", "Fn::Join", "Ref", "Fn::If", "Fn::GetAtt")
 
 
 def _render_json(pieces) -> str:

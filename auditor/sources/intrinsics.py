@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
-from .loader import DocumentError, Mapping, Sequence, locate
+from .loader import INTRINSIC_TAGS, DocumentError, Mapping, Sequence, locate
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,37 @@ def boolean(value) -> bool | None:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return None
+
+
+def literal(value) -> str | None:
+    """A fully known string, else None."""
+    return value if isinstance(value, str) else None
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def integer(value) -> int | None:
+    """A whole number: an int, a float without a fraction, or a string of digits (templates write numbers
+    as strings); ``None`` for anything else (a fraction, a boolean, an unresolved value)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    return None
+
+
+INTRINSIC_FUNCTIONS = frozenset(INTRINSIC_TAGS.values())
+"""The keys of CloudFormation's intrinsic functions (``Ref``, ``Condition`` and the ``Fn::`` ones)."""
+
+
+def is_intrinsic(value) -> bool:
+    """Whether ``value`` calls an intrinsic function: a mapping whose one key is such a function's."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_FUNCTIONS
 
 
 def has_unknown(value) -> bool:

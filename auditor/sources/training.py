@@ -9,7 +9,7 @@ expression); a :class:`Dialect` hides that, so the facts are derived once.
 from __future__ import annotations
 
 from .. import catalog
-from .intrinsics import UNKNOWN, Text, Token, boolean
+from .intrinsics import UNKNOWN, Text, Token, boolean, integer
 
 ABSENT = object()
 
@@ -68,16 +68,6 @@ class CloudFormation(Dialect):
         return super().value(value)
 
 
-def _integer(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def read_request(request, dialect: Dialect) -> tuple[dict, dict]:
     """Facts of one training request, and the key path (relative to the request) of each fact."""
     facts: dict = {}
@@ -109,8 +99,8 @@ def read_request(request, dialect: Dialect) -> tuple[dict, dict]:
     else:
         runtime_key, runtime = dialect.read(stopping, "MaxRuntimeInSeconds")
         wait_key, wait = dialect.read(stopping, "MaxWaitTimeInSeconds")
-        facts["max_runtime_seconds"] = _integer(runtime) if runtime not in (ABSENT, UNKNOWN) else None
-        facts["max_wait_seconds"] = _integer(wait) if wait not in (ABSENT, UNKNOWN) else None
+        facts["max_runtime_seconds"] = integer(runtime) if runtime not in (ABSENT, UNKNOWN) else None
+        facts["max_wait_seconds"] = integer(wait) if wait not in (ABSENT, UNKNOWN) else None
         facts["max_wait_set"] = wait is not ABSENT
         paths["max_wait_seconds"] = [key, wait_key] if wait is not ABSENT else [key]
 
