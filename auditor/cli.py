@@ -107,6 +107,22 @@ class Run:
             except baselines.BaselineError as exc:
                 raise UsageProblem(str(exc)) from None
 
+    def lint(self, paths, exclude=(), fixing=None):
+        """Lint ``paths`` (default: the working directory) as the configuration says, skipping ``exclude`` too."""
+        from .lint import lint_paths
+
+        return lint_paths(
+            paths or (".",),
+            self.rules,
+            params=self.params,
+            severities=self.severities,
+            exclude=list(self.config.exclude) + list(exclude),
+            per_path_ignores=self.config.per_path_ignores,
+            root=self.config.root,
+            known_rules=self.all_rules,
+            fixing=fixing,
+        )
+
     def all_params(self) -> dict:
         """Rule id -> parameters with the configuration's overrides, for every rule (fixes read them)."""
         return {rule.id: {**rule.default_params(), **self.params.get(rule.id, {})} for rule in self.all_rules}
@@ -279,7 +295,7 @@ def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: b
         from .fixers.apply import FixOptions
 
         fixing = FixOptions(unsafe=unsafe, write=not diff, params=run.all_params())
-    result = _lint_paths(run, paths, exclude, fixing)
+    result = run.lint(paths, exclude, fixing)
     if diff:
         _print_diff(result)
         sys.exit(EXIT_ERROR if result.errors else (EXIT_FINDINGS if result.fixed else EXIT_OK))
@@ -294,22 +310,6 @@ def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: b
                         "not_applied": [_not_applied(shown, finding, why)
                                         for shown, finding, why in result.not_applied]}
     run.finish(report, output_format, output, checked_scopes=set(result.checked.values()))
-
-
-def _lint_paths(run: Run, paths, exclude, fixing=None):
-    from .lint import lint_paths
-
-    return lint_paths(
-        paths or (".",),
-        run.rules,
-        params=run.params,
-        severities=run.severities,
-        exclude=list(run.config.exclude) + list(exclude),
-        per_path_ignores=run.config.per_path_ignores,
-        root=run.config.root,
-        known_rules=run.all_rules,
-        fixing=fixing,
-    )
 
 
 def _not_applied(shown: str, finding, why: str) -> dict:
@@ -543,7 +543,7 @@ def baseline_command(paths, output, exclude, **kwargs):
     from .reporters.text import error_place
 
     run = Run(fail_on=None, **kwargs)
-    result = _lint_paths(run, paths, exclude)
+    result = run.lint(paths, exclude)
     for error in result.errors:
         click.echo(f"{error_place(error)}: error: {error.message}", err=True)
     if result.errors:

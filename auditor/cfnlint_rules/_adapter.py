@@ -2,7 +2,7 @@
 are the findings sagewise's own engine reports on the template.
 
 Nothing is checked twice or written twice. Each template cfn-lint lints is linted once by
-:func:`auditor.lint.lint_paths`, with the configuration ``sagewise lint`` would use from the same
+:meth:`auditor.cli.Run.lint`, with the configuration ``sagewise lint`` would use from the same
 working directory (``.sagewise.yaml`` or ``[tool.sagewise]``: selection, parameters, severities,
 per-path ignores, ``extra-rules``), and every rule class reports its share of those findings. So the
 plugin reports exactly what ``sagewise lint t.yaml`` reports, at the same lines, and cfn-lint adds its
@@ -103,20 +103,13 @@ def _lint(cfn) -> tuple:
     run, problem = _settings()
     if run is None:
         return [], [(problem, 0, 0)], True
-    from auditor.lint import lint_paths
-
-    def lint(path):
-        return lint_paths([path], run.rules, params=run.params, severities=run.severities,
-                          exclude=list(run.config.exclude), per_path_ignores=run.config.per_path_ignores,
-                          root=run.config.root, known_rules=run.all_rules)
-
     if cfn.filename and os.path.isfile(cfn.filename):
-        result, located = lint(cfn.filename), True
+        result, located = run.lint([cfn.filename]), True
     else:  # a template on standard input: sagewise reads the decoded template; cfn-lint places each finding
         with tempfile.TemporaryDirectory(prefix="sagewise-cfnlint-") as folder:
             path = Path(folder) / "template.json"
             path.write_text(json.dumps(cfn.template, default=str), encoding="utf-8")
-            result, located = lint(path), False
+            result, located = run.lint([path]), False
     errors = [(f"sagewise could not read this template: {error.message}", error.line, error.column)
               for error in result.errors]
     return result.findings, errors, located
