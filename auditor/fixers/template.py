@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cached_property
 
 from .. import rightsizing, scaling, scaling_fixes
 from ..model import (
@@ -48,6 +49,18 @@ class _Context:
 
     def param(self, rule_id: str, name: str):
         return self.params[rule_id][name]
+
+    @cached_property
+    def blank_lines_between_resources(self) -> bool:
+        """Whether the file separates its resources with blank lines (new ones follow suit). Read once per
+        file: it scans all of Resources, and every resource a fix adds asks."""
+        resources = self.resources
+        if self.source.syntax != "yaml" or len(resources) < 2 or not hasattr(resources, "marks"):
+            return False
+        starts = [mark.key_start for mark in resources.marks.values()]
+        text = self.source.text
+        between = [text[self.source.line_start(first):second] for first, second in zip(starts, starts[1:])]
+        return all(re.search(r"\n[ \t]*\r?\n", gap) for gap in between)
 
     def fresh_id(self, *parts: str) -> str:
         """A logical ID from ``parts`` (letters and digits only) that no resource has yet."""
@@ -134,7 +147,7 @@ def _add_scaling(finding, context: _Context, target_id: str, target: dict, polic
     """Add a scalable target and its target-tracking policy as new resources, in the file's spacing."""
     edit = context.source.add_entries(("Resources",), {
         target_id: target, policy_id: _policy(target_id, name, configuration)},
-        separate=_blank_lines_between_resources(context))
+        separate=context.blank_lines_between_resources)
     capacity = target["Properties"]
     return _fix(finding, f"add {target_id} and {policy_id} ({name}, {capacity['MinCapacity']}.."
                 f"{capacity['MaxCapacity']})", edit)
@@ -237,17 +250,6 @@ def _component_target(finding, context: _Context, component) -> Fix:
     return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
-def _blank_lines_between_resources(context: _Context) -> bool:
-    """Whether the file separates its resources with blank lines (new ones follow suit)."""
-    resources = context.resources
-    if context.source.syntax != "yaml" or len(resources) < 2 or not hasattr(resources, "marks"):
-        return False
-    starts = [mark.key_start for mark in resources.marks.values()]
-    text = context.source.text
-    between = [text[context.source.line_start(first):second] for first, second in zip(starts, starts[1:])]
-    return all(re.search(r"\n[ \t]*\r?\n", gap) for gap in between)
-
-
 # -- SW102: target without policy ------------------------------------------------------------------------------
 
 
@@ -271,7 +273,7 @@ def fix_target_without_policy(finding, context: _Context) -> Fix | None:
         return None
     policy_id = context.fresh_id(logical_id, "ScalingPolicy")
     edit = context.source.add_entries(("Resources",), {policy_id: _policy(logical_id, name, configuration)},
-                                      separate=_blank_lines_between_resources(context))
+                                      separate=context.blank_lines_between_resources)
     return _fix(finding, f"add {policy_id} ({name}) on {logical_id}", edit)
 
 
