@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
@@ -564,3 +565,9 @@ def install_faults(monkeypatch) -> Faults:
     handlers = [("before-send", hook)] + botocore.handlers.BUILTIN_HANDLERS
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
     return hook
+
+
+def server_state(url: str) -> dict:
+    """Every object a ``moto_server`` at ``url`` holds, as JSON: equal before and after means nothing was changed."""
+    with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=10) as response:
+        return json.load(response)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,42 @@ def describes_in_order(monkeypatch):
     from auditor.sources import aws
 
     monkeypatch.setattr(aws, "DESCRIBES_IN_FLIGHT", 1)
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory):
+    """A ``moto.server`` subprocess for the module, as its URL (``AWS_ENDPOINT_URL`` of a ``sagewise`` run)."""
+    import audit_scenario as scenario  # moto and boto3 only for the tests that use it
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                  stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                scenario.server_state(url)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto server did not start: {log.read_text()}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    """Environment of a ``sagewise`` subprocess with fake credentials and no shared AWS config: the run sees only the
+    moto server it is pointed at."""
+    import audit_scenario as scenario
+
+    scenario.isolate_environment(monkeypatch, tmp_path)
+    return {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}

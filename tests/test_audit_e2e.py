@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
@@ -21,49 +18,6 @@ import audit_scenario as scenario
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _state(url: str) -> dict:
-    """Every object moto holds, as JSON: equal before and after means nothing was changed."""
-    with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=10) as response:
-        return json.load(response)
-
-
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _state(url)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto server did not start: {log.read_text()}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def environment(tmp_path, monkeypatch):
-    """Fake credentials, no shared AWS config: the run sees only the moto server."""
-    scenario.isolate_environment(monkeypatch, tmp_path)
-    return {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
 
 
 def sagewise(arguments: list, env: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -80,7 +34,7 @@ def test_audit_reports_live_findings_and_changes_nothing(moto_server, environmen
     # moto creates some services' default resources (EC2's AMIs, behind Auto Scaling) on their first read.
     for service, operation in (("lambda", "list_functions"), ("autoscaling", "describe_auto_scaling_groups")):
         getattr(boto3.client(service, region_name=REGION, endpoint_url=moto_server), operation)()
-    before = _state(moto_server)
+    before = scenario.server_state(moto_server)
 
     run = sagewise(["audit", "--region", REGION, "--format", "json", "--config", str(config), "--stats"],
                    {**environment, "AWS_ENDPOINT_URL": moto_server}, tmp_path)
@@ -105,7 +59,7 @@ def test_audit_reports_live_findings_and_changes_nothing(moto_server, environmen
     assert stats["scopes"] == 1 and stats["endpoints"] == 13
     assert stats["api_calls"]["sagemaker:Search"] == 2
     assert report["summary"]["endpoints_by_status"] == {"InService": 13}
-    assert _state(moto_server) == before
+    assert scenario.server_state(moto_server) == before
 
 
 def test_web_identity_credentials_work(moto_server, environment, tmp_path):

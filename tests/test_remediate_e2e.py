@@ -25,21 +25,20 @@ import pytest
 
 import audit_scenario as scenario
 import remediate_scenario as remediation
-from test_audit_e2e import _state, environment, moto_server  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 
 
 @pytest.fixture
-def server(moto_server):  # noqa: F811
+def server(moto_server):
     """The module's moto server, emptied for each test."""
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10)
     return moto_server
 
 
 @pytest.fixture
-def env(environment, server):  # noqa: F811
+def env(environment, server):
     return {**environment, "AWS_ENDPOINT_URL": server}
 
 
@@ -58,12 +57,12 @@ def test_plan_apply_audit_apply_again_undo(server, env, tmp_path):
     c = seeded(server)
     # moto creates some services' default resources (EC2's AMIs) on their first read: read once before comparing.
     sagewise(["audit", "--region", REGION], env, tmp_path)
-    scaling, before = remediation.scaling_state(c), _state(server)
+    scaling, before = remediation.scaling_state(c), scenario.server_state(server)
 
     planned = sagewise(["remediate", "--region", REGION, "--plan-out", "plan.json"], env, tmp_path)
 
     assert planned.returncode == 0, planned.stderr
-    assert _state(server) == before  # planning is an audit: nothing changes
+    assert scenario.server_state(server) == before  # planning is an audit: nothing changes
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert planned.stdout.endswith("Saved the plan to plan.json; apply it with `sagewise remediate --apply "
                                    "plan.json`.\n")
@@ -76,13 +75,13 @@ def test_plan_apply_audit_apply_again_undo(server, env, tmp_path):
     audited = sagewise(["audit", "--region", REGION, "--format", "json", "--fail-on", "never"], env, tmp_path)
     remaining = {finding["fingerprint"] for finding in json.loads(audited.stdout)["findings"]}
     assert fixed and not fixed & remaining  # every finding a step fixed is gone
-    after = _state(server)
+    after = scenario.server_state(server)
 
     again = sagewise(["remediate", "--apply", "plan.json", "--yes"], env, tmp_path)
 
     assert again.returncode == 0
     assert again.stdout.splitlines()[-1].startswith(f"Applied 0 steps ({len(plan['steps'])} unchanged, 0 refused")
-    assert _state(server) == after
+    assert scenario.server_state(server) == after
 
     undone = sagewise(["undo", "plan.journal.jsonl", "--yes"], env, tmp_path)
 
@@ -225,7 +224,7 @@ def test_the_readme_walkthrough_is_the_real_output(server, env, tmp_path):
         assert run.stdout == output, command
 
 
-def test_without_boto3_remediate_and_undo_say_how_to_install_it(environment, tmp_path):  # noqa: F811
+def test_without_boto3_remediate_and_undo_say_how_to_install_it(environment, tmp_path):
     for arguments in (["remediate", "--region", REGION], ["undo", "journal.jsonl", "--yes"]):
         hide_boto3 = ("import sys; sys.modules['boto3'] = sys.modules['botocore'] = None; "
                       f"from auditor.cli import main; main({arguments!r})")
