@@ -43,3 +43,63 @@ FIXED_TARGET = """\
 
 CLEAN = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  T:\n    Type: AWS::SNS::Topic\n'
 """A template with nothing for any rule to find."""
+
+
+# What a repository holds besides templates; each one broke the pre-commit hook once (exit 2).
+NOT_TEMPLATES = {
+    "docker-compose.yml": textwrap.dedent("""\
+        x-defaults: &defaults
+          restart: always
+          environment:
+            LOG_LEVEL: info
+        services:
+          api:
+            <<: *defaults
+            image: registry.example.com/api:1.4
+          worker:
+            <<: *defaults
+            image: registry.example.com/worker:1.4
+        """),
+    "mkdocs.yml": textwrap.dedent("""\
+        site_name: Platform docs
+        markdown_extensions:
+          - pymdownx.emoji:
+              emoji_index: !!python/name:material.extensions.emoji.twemoji
+              emoji_generator: !!python/name:material.extensions.emoji.to_svg
+        """),
+    "k8s/deployment.yaml": textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: scorer}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: scorer
+                  resources: {limits: {cpu: "2"}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: scorer}
+        """),
+    "chart/templates/service.yaml": textwrap.dedent("""\
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: {{ .Values.name }}
+          labels:
+        {{ include "chart.labels" . | indent 4 }}
+        """),
+    ".gitlab-ci.yml": textwrap.dedent("""\
+        .test: &test
+          stage: test
+          script: [make test]
+        unit:
+          <<: *test
+        """),
+    "tsconfig.json": '{\n  // compiler options\n  "compilerOptions": {"strict": true,},\n}\n',
+    "empty.yaml": "",
+    "comments-only.yaml": "# nothing here yet\n",
+    "package.json": '{"name": "infra", "version": "1.0.0"}\n',
+    ".github/workflows/ci.yml": "on: [push]\njobs:\n  test:\n    steps:\n      - run: make test\n",
+}

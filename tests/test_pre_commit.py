@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sample_templates import M4_ENDPOINT
-from test_repository_files import NOT_TEMPLATES
+from sample_templates import M4_ENDPOINT, NOT_TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
 
