@@ -77,6 +77,7 @@ def _identifier(*parts: str) -> str:
 
 
 UNKNOWN_CHANGE = "the right change cannot be known from the template alone"
+NO_ENDPOINT = "the variant's endpoint is not in this template"
 ONE_BRANCH = "it is read from one branch of an Fn::If, or from a file other than this one"
 
 
@@ -153,16 +154,35 @@ def _add_scaling(finding, context: _Context, target_id: str, target: dict, polic
                 f"{capacity['MaxCapacity']})", edit)
 
 
-def _variant_target_resource(context: _Context, variant: Variant, dimension: str, minimum: int, maximum: int) -> dict:
-    """A scalable target on ``variant`` of its endpoint in this template, named the way the template names it."""
-    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
-    return {"Type": TARGET_TYPE, "Properties": {
-        "ServiceNamespace": "sagemaker",
+def _target(namespace: str, dimension: str, resource_id: str, minimum: int, maximum: int,
+            depends_on: str | None = None) -> dict:
+    """A scalable target resource, the one shape every fix that adds scaling writes."""
+    return {"Type": TARGET_TYPE, **({"DependsOn": depends_on} if depends_on else {}), "Properties": {
+        "ServiceNamespace": namespace,
         "ScalableDimension": dimension,
-        "ResourceId": sub(f"endpoint/${{{variant.owners[0]}.EndpointName}}/variant/{variant_name}"),
+        "ResourceId": _sub_if_needed(resource_id),
         "MinCapacity": minimum,
         "MaxCapacity": maximum,
     }}
+
+
+def _sub_if_needed(text: str) -> str | dict:
+    """``text`` as a ``Fn::Sub`` when it refers to a parameter or resource (``${...}``), else as the literal."""
+    return sub(text) if "${" in text else text
+
+
+def _add_variant_scaling(finding, context: _Context, variant: Variant, endpoint_id: str, dimension: str,
+                         minimum: int, maximum: int, ids: tuple[str, str]) -> Fix:
+    """A scalable target on ``variant`` of endpoint ``endpoint_id`` (its ResourceId naming the variant the way
+    the template does) and the policy for the variant's kind, with logical IDs ending in ``ids``: what SW101
+    and SW404 add, on two dimensions of one variant."""
+    variant_name = _name_in_sub(context, variant.document_path + ("VariantName",))
+    target = _target("sagemaker", dimension, f"endpoint/${{{endpoint_id}.EndpointName}}/variant/{variant_name}",
+                     minimum, maximum)
+    prefix = _identifier(endpoint_id, variant.variant_name or "")
+    target_id, policy_id = (context.fresh_id(prefix, suffix) for suffix in ids)
+    name, configuration = _variant_policy(context, variant.kind, endpoint_id)
+    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
 
 def _policy(target_id: str, name: str, configuration: dict) -> dict:
@@ -204,17 +224,13 @@ def fix_endpoint_without_autoscaling(finding, context: _Context) -> Fix | None:
 
 
 def _variant_target(finding, context: _Context, variant: Variant) -> Fix:
-    if not variant.owners or variant.kind not in ("real-time", "async"):
-        raise Unfixable("the variant's endpoint is not in this template")
-    endpoint_id = variant.owners[0]
+    endpoint_id = endpoint_id_of(variant)
+    if endpoint_id is None or variant.kind not in ("real-time", "async"):
+        raise Unfixable(NO_ENDPOINT)
     minimum = _literal_count(context, variant.document_path + ("InitialInstanceCount",))
-    target = _variant_target_resource(context, variant, scaling.VARIANT_INSTANCES, minimum,
-                                      scaling_fixes.max_capacity(context.params, minimum))
-    prefix = _identifier(endpoint_id, variant.variant_name or "")
-    target_id = context.fresh_id(prefix, "ScalableTarget")
-    policy_id = context.fresh_id(prefix, "ScalingPolicy")
-    name, configuration = _variant_policy(context, variant.kind, endpoint_id)
-    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
+    maximum = scaling_fixes.max_capacity(context.params, minimum)
+    return _add_variant_scaling(finding, context, variant, endpoint_id, scaling.VARIANT_INSTANCES, minimum, maximum,
+                                ("ScalableTarget", "ScalingPolicy"))
 
 
 def _managed_instance_scaling(finding, context: _Context, variant: Variant) -> Fix:
@@ -239,13 +255,8 @@ def _component_target(finding, context: _Context, component) -> Fix:
         if isinstance(runtime, dict) and "CopyCount" in runtime else 1
     target_id = context.fresh_id(logical_id, "ScalableTarget")
     policy_id = context.fresh_id(logical_id, "ScalingPolicy")
-    target = {"Type": TARGET_TYPE, "DependsOn": logical_id, "Properties": {
-        "ServiceNamespace": "sagemaker",
-        "ScalableDimension": scaling.COMPONENT_COPIES,
-        "ResourceId": sub(f"inference-component/{name}") if "${" in name else f"inference-component/{name}",
-        "MinCapacity": minimum,
-        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
-    }}
+    target = _target("sagemaker", scaling.COMPONENT_COPIES, f"inference-component/{name}", minimum,
+                     scaling_fixes.max_capacity(context.params, minimum), depends_on=logical_id)
     name, configuration = scaling_fixes.component_policy(context.params)
     return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
@@ -344,13 +355,8 @@ def fix_concurrency_without_autoscaling(finding, context: _Context) -> Fix:
     resource_id = f"function:{function}:{qualifier}"
     target_id = context.fresh_id(logical_id, "ConcurrencyTarget")
     policy_id = context.fresh_id(logical_id, "ConcurrencyPolicy")
-    target = {"Type": TARGET_TYPE, **({"DependsOn": depends_on} if depends_on else {}), "Properties": {
-        "ServiceNamespace": "lambda",
-        "ScalableDimension": scaling.LAMBDA_CONCURRENCY,
-        "ResourceId": sub(resource_id) if "${" in resource_id else resource_id,
-        "MinCapacity": minimum,
-        "MaxCapacity": scaling_fixes.max_capacity(context.params, minimum),
-    }}
+    target = _target("lambda", scaling.LAMBDA_CONCURRENCY, resource_id, minimum,
+                     scaling_fixes.max_capacity(context.params, minimum), depends_on=depends_on)
     name, configuration = scaling_fixes.concurrency_policy(context.params)
     return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
 
@@ -387,9 +393,9 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
     """A target from the variant's provisioned concurrency up to its MaxConcurrency (the service's ceiling
     for it), tracking SageMakerVariantProvisionedConcurrencyUtilization."""
     variant: Variant = finding.model_object
-    if not variant.owners:
-        raise Unfixable("the variant's endpoint is not in this template")
-    endpoint_id = variant.owners[0]
+    endpoint_id = endpoint_id_of(variant)
+    if endpoint_id is None:
+        raise Unfixable(NO_ENDPOINT)
     settings = variant.document_path + ("ServerlessConfig",)
     try:
         minimum, maximum = scaling_fixes.serverless_capacity(
@@ -397,12 +403,8 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
             _literal_count(context, settings + ("MaxConcurrency",)))
     except ValueError as error:
         raise Unfixable(str(error)) from None
-    target = _variant_target_resource(context, variant, scaling.VARIANT_PROVISIONED_CONCURRENCY, minimum, maximum)
-    prefix = _identifier(endpoint_id, variant.variant_name or "")
-    target_id = context.fresh_id(prefix, "ConcurrencyTarget")
-    policy_id = context.fresh_id(prefix, "ConcurrencyPolicy")
-    name, configuration = _variant_policy(context, "serverless", endpoint_id)
-    return _add_scaling(finding, context, target_id, target, policy_id, name, configuration)
+    return _add_variant_scaling(finding, context, variant, endpoint_id, scaling.VARIANT_PROVISIONED_CONCURRENCY,
+                                minimum, maximum, ("ConcurrencyTarget", "ConcurrencyPolicy"))
 
 
 # -- SW501 / SW503: Spot Auto Scaling groups ---------------------------------------------------------------------
@@ -482,9 +484,8 @@ def _component_resource_id(finding, context: _Context, written, path) -> Fix | N
         return None
     component = match.group(1)
     name = _name_in_sub(context, ("Resources", component, "Properties", "InferenceComponentName"))
-    value = sub(f"inference-component/{name}") if "${" in name else f"inference-component/{name}"
     return _fix(finding, f"rebuild the ResourceId from {component}'s InferenceComponentName",
-                context.source.replace_value(path, value))
+                context.source.replace_value(path, _sub_if_needed(f"inference-component/{name}")))
 
 
 # -- SW201 / SW202: spot training ---------------------------------------------------------------------------------
