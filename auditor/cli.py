@@ -36,42 +36,59 @@ def _split(values) -> list:
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
 
 
-def selection_options(function):
-    """Options shared by ``lint``, ``fix`` and ``audit``: output, baseline, and :func:`rule_options`."""
-    options = [
+def _with(function, options: list):
+    """``function`` with ``options`` (option decorators), which list in this order in its help."""
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def report_options(function):
+    """Options of the report: its format, where it goes, what fails the run (``lint``, ``fix``, ``audit``,
+    ``merge``)."""
+    return _with(function, [
         click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
                      help="Output format."),
         click.option("--output", "-o", type=click.Path(dir_okay=False),
                      help="Write the report to FILE instead of standard output."),
         click.option("--output-dir", type=click.Path(file_okay=False),
                      help="Also write the report in every file format to DIR (json, sarif, junit, markdown, html)."),
-        click.option("--baseline", type=click.Path(dir_okay=False),
-                     help="Report and fail only on findings not in this baseline (see `sagewise baseline`)."),
         click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
                      help="Lowest severity that makes the exit code 1 [default: warning]."),
-    ]
-    function = rule_options(function)
-    for option in reversed(options):
-        function = option(function)
-    return function
+    ])
+
+
+def selection_options(function):
+    """Options shared by ``lint``, ``fix`` and ``audit``: :func:`report_options`, the baseline, and
+    :func:`rule_options`."""
+    return _with(function, [
+        report_options,
+        click.option("--baseline", type=click.Path(dir_okay=False),
+                     help="Report and fail only on findings not in this baseline (see `sagewise baseline`)."),
+        rule_options,
+    ])
 
 
 def rule_options(function):
-    """Options that choose the rules and read the configuration (every command that runs rules)."""
-    options = [
+    """Options that choose the rules, and :func:`config_options` (every command that runs rules)."""
+    return _with(function, [
         click.option("--select", multiple=True, metavar="RULES",
                      help="Rules to run (ids, names or id prefixes like SW1; comma-separated). Replaces the default."),
         click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run."),
+        config_options,
+    ])
+
+
+def config_options(function):
+    """Options that read the configuration and the rule files (every command that needs the rules)."""
+    return _with(function, [
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
                      help="Configuration file (YAML, or TOML with [tool.sagewise] in pyproject.toml)."),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
         click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
                      help="Directory of additional rule files (repeatable)."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    ])
 
 
 class Run:
@@ -196,20 +213,21 @@ def _run_options(kwargs) -> dict:
              "output_dir")}
 
 
-def _write_baseline(path: str, findings: list, errors: list) -> None:
-    """Write the baseline of ``findings`` to ``path``; not when an input could not be read, since what it
-    held would be missing and later reported as new."""
+def _write_baseline(path: str, findings: list, errors: list) -> bool:
+    """Write the baseline of ``findings`` to ``path``, and say whether it was written: not when an input could
+    not be read, since what it held would be missing and later reported as new."""
     from . import baseline as baselines
 
     if errors:
         noun = "input" if len(errors) == 1 else "inputs"
         click.echo(f"sagewise: error: {path} was not written: {len(errors)} {noun} could not be read, and "
                    "their findings would be missing from the baseline", err=True)
-        return
+        return False
     try:
         write_output(path, baselines.dumps(findings))
     except WriteError as exc:
         raise UsageProblem(str(exc)) from None
+    return True
 
 
 class _Commands(click.Group):
@@ -247,15 +265,12 @@ def main():
 
 def fix_options(function):
     """Options of ``fix`` (and of ``lint``, where ``--fix`` turns them on)."""
-    options = [
+    return _with(function, [
         click.option("--unsafe-fixes", is_flag=True,
                      help="Also apply unsafe fixes (instance type changes); see the FIX column of `sagewise rules`."),
         click.option("--diff", is_flag=True,
                      help="Print the fixes as a unified diff and change nothing (exit 1 when there is one)."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    ])
 
 
 @main.command()
@@ -539,20 +554,14 @@ def baseline_command(paths, output, exclude, **kwargs):
     Exit status: 0 when the baseline was written; 2 when an input could not be read (nothing is
     written: its findings would be missing) or the options or configuration are invalid.
     """
-    from . import baseline as baselines
     from .reporters.text import error_place
 
     run = Run(fail_on=None, **kwargs)
     result = run.lint(paths, exclude)
     for error in result.errors:
         click.echo(f"{error_place(error)}: error: {error.message}", err=True)
-    if result.errors:
-        noun = "input" if len(result.errors) == 1 else "inputs"
-        raise UsageProblem(f"{output} was not written: {len(result.errors)} {noun} could not be read")
-    try:
-        write_output(output, baselines.dumps(result.findings))
-    except WriteError as exc:
-        raise UsageProblem(str(exc)) from None
+    if not _write_baseline(output, result.findings, result.errors):
+        sys.exit(EXIT_ERROR)
     count, files = len(result.findings), result.files
     click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {output} "
                f"({files} file{'' if files == 1 else 's'} checked).")
@@ -560,19 +569,8 @@ def baseline_command(paths, output, exclude, **kwargs):
 
 @main.command("merge")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write the report to FILE instead of standard output.")
-@click.option("--output-dir", type=click.Path(file_okay=False),
-              help="Also write the report in every file format to DIR (json, sarif, junit, markdown, html).")
-@click.option("--fail-on", type=click.Choice(configuration.FAIL_ON), default=None,
-              help="Lowest severity that makes the exit code 1 [default: warning].")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="Configuration file (YAML, or TOML with [tool.sagewise] in pyproject.toml).")
-@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
-              help="Directory of additional rule files the runs used (their docs go into SARIF and HTML).")
+@report_options
+@config_options
 def merge_command(reports, output_format, output, output_dir, fail_on, config_file, isolated, rules_dir):
     """Merge JSON reports of distinct scopes into one report.
 
@@ -580,7 +578,8 @@ def merge_command(reports, output_format, output, output_dir, fail_on, config_fi
     `sagewise.json` per job (`sagewise audit --output-dir DIR`); this renders them as one report,
     with totals and money added up. Two reports with findings in the same account and region (or
     file) are refused rather than counted twice. The findings are the reports' own: no rule runs
-    again, and baselines and selections were applied when each report was written.
+    again, and baselines and selections were applied when each report was written; --rules-dir
+    names the rule files the runs used, whose documentation goes into SARIF and HTML.
 
     Exit status: 0 when no merged finding reaches --fail-on, 1 when one does, 2 when a report cannot
     be read or merged, or when a report carries an error (a scope its audit could not read).
