@@ -29,7 +29,7 @@ from auditor import scaling_fixes
 from auditor.remediation import access
 from auditor.remediation import journal as journals
 from auditor.remediation.apply import APPLIED, REFUSED, REVERTED, UNCHANGED, Runner, apply_step
-from auditor.remediation.endpoint_fixes import STACK_TAG
+from auditor.remediation.fixing import STACK_TAG
 from auditor.remediation.plan import call_problem, load_plan
 from auditor.remediation.undo import pending, undo_step
 from auditor.sources.aws import RegionClients

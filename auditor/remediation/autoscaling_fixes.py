@@ -16,68 +16,23 @@ concurrency's the executions configured now. Every call names the target's own n
 
 A fixer reads the finding's model object (what the audit linked: a target's variant, a policy's
 effective cooldowns) and the resource's state now (:class:`.state.Reader`), and returns a
-:class:`~.steps.Step`, or raises :class:`Unplannable` with the reason it leaves the finding to a person.
+:class:`~.steps.Step`, or raises :class:`~.fixing.Unplannable` with the reason it leaves the finding to a person.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .. import scaling, scaling_fixes
-from ..model import InferenceComponent, ResourceModel, ScalingPolicy
+from ..model import InferenceComponent, ScalingPolicy
 from ..scaling import COMPONENT_COPIES, LAMBDA_CONCURRENCY, VARIANT_INSTANCES, VARIANT_PROVISIONED_CONCURRENCY
+from .fixing import Context, LeftToPeople, Unplannable, new_step, target_probe
 from .state import Reader
-from .steps import (
-    AUTOSCALING,
-    ENDPOINT,
-    INCLUDES,
-    PROVISIONED_CONCURRENCY,
-    TARGET,
-    Call,
-    Change,
-    Expectation,
-    Probe,
-    Step,
-    finding_record,
-)
+from .steps import AUTOSCALING, ENDPOINT, INCLUDES, PROVISIONED_CONCURRENCY, Call, Change, Expectation, Probe, Step
 
 TARGET_TRACKING = "TargetTrackingScaling"
 TRACKING = "TargetTrackingScalingPolicyConfiguration"
-
-
-class Unplannable(Exception):
-    """The finding has no live fix here; the message says why (it goes into the plan as a skipped finding)."""
-
-
-class LeftToPeople(Unplannable):
-    """The finding is of a kind no live fix settles; the message says what a person should change (it goes into the
-    plan's findings left to people)."""
-
-
-@dataclass
-class Context:
-    """What fixers read besides the finding: the audit's linked model, the rule parameters, the live state."""
-
-    model: ResourceModel
-    params: dict
-    """Rule id -> parameters, defaults included (the same ``sagewise fix`` uses)."""
-    readers: dict
-    """(account, region) -> :class:`Reader` through the audit's read-only clients."""
-
-    def reader(self, finding) -> Reader:
-        return self.readers[(finding.location.account, finding.location.region)]
-
-
-def new_step(findings: list, safety: str, title: str, calls: list, changes: list) -> Step:
-    location = findings[0].location
-    return Step(id=findings[0].fingerprint, account=location.account, region=location.region, safety=safety,
-                title=title, findings=[finding_record(finding) for finding in findings], calls=calls,
-                changes=changes)
-
-
-def target_probe(resource_id: str, dimension: str) -> Probe:
-    return Probe(TARGET, resource_id, dimension)
 
 
 def _target_params(probe: Probe) -> dict:

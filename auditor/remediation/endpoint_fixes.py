@@ -25,7 +25,8 @@ import hashlib
 
 from .. import catalog, rightsizing
 from ..scaling import VARIANT_INSTANCES
-from .autoscaling_fixes import Context, Unplannable, new_step, restore, target_probe, teardown
+from .autoscaling_fixes import restore, teardown
+from .fixing import Context, Unplannable, new_step, refuse_if_stack_owned, target_probe
 from .state import VARIANT_LISTS, config_request
 from .steps import (
     ENDPOINT,
@@ -40,7 +41,6 @@ from .steps import (
     Step,
 )
 
-STACK_TAG = "aws:cloudformation:stack-name"
 CONFIG_NAME_LENGTH = 63
 """SageMaker's limit on an endpoint config name."""
 
@@ -201,9 +201,7 @@ def _serving_endpoint(reader, name: str) -> tuple:
     if endpoint["EndpointStatus"] != "InService":
         raise Unplannable(f"endpoint {name} is {endpoint['EndpointStatus']}, not InService")
     tags = reader.read(Probe(ENDPOINT_TAGS, name))
-    if STACK_TAG in (tags or {}):
-        raise Unplannable(f"endpoint {name} belongs to CloudFormation stack {tags[STACK_TAG]}: change its template "
-                          "(`sagewise fix --unsafe-fixes`) and deploy it, or the stack drifts")
+    refuse_if_stack_owned("endpoint", name, tags, "sagewise fix --unsafe-fixes")
     return endpoint, tags
 
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from ..scaling_fixes import SPOT_ALLOCATION
 from ..sources.cfn_auto_scaling_groups import DEFAULT_SPOT_ALLOCATION
-from .autoscaling_fixes import Context, Unplannable, new_step
-from .endpoint_fixes import STACK_TAG
+from .fixing import Context, Unplannable, new_step, refuse_if_stack_owned
 from .steps import AUTO_SCALING_GROUP, EC2_AUTOSCALING, INCLUDES, Call, Change, Expectation, Probe, Step
 
 DISTRIBUTION = "InstancesDistribution"
@@ -90,10 +89,7 @@ def _own_group(finding, context: Context) -> tuple[Probe, dict]:
     state = context.reader(finding).read(probe)
     if state is None:
         raise Unplannable(f"Auto Scaling group {name} is gone")
-    stack = state["Tags"].get(STACK_TAG)
-    if stack:
-        raise Unplannable(f"Auto Scaling group {name} belongs to CloudFormation stack {stack}: change its template "
-                          "(`sagewise fix`) and deploy it, or the stack drifts")
+    refuse_if_stack_owned("Auto Scaling group", name, state["Tags"], "sagewise fix")
     return probe, state
 
 
