@@ -184,3 +184,16 @@ def test_a_fix_still_waiting_when_the_passes_run_out_says_so(monkeypatch):
                                evaluate=only("SW101", "SW302"), params=PARAMS, unsafe=True)
     assert [fix_.finding.rule_id for fix_ in outcome.applied] == ["SW302"]
     assert [(finding.rule_id, why) for finding, why in outcome.not_applied] == [("SW101", applier.OUT_OF_PASSES)]
+
+
+def test_sw403_fixes_only_a_percentage_target_of_lambda_utilization(tmp_path):
+    """A Lambda policy tracking a SageMaker fraction metric at 70 has a percentage too, but the metric is what is
+    wrong: the fix is not tried (it would not resolve the finding), and the reason says what the policy needs."""
+    original = FIXTURES / "SW403" / "bad-percent-target.yaml"
+    text = decode(original.read_bytes()).replace("LambdaProvisionedConcurrencyUtilization",
+                                                 "SageMakerVariantProvisionedConcurrencyUtilization")
+    outcome = fix(tmp_path / "sagemaker-metric.yaml", "SW403", text)
+    assert not outcome.changed
+    [(finding, why)] = outcome.not_applied
+    assert finding.location.resource == "ScorerUtilization"
+    assert why.startswith("only a percentage target of LambdaProvisionedConcurrencyUtilization has one right fix")

@@ -312,7 +312,11 @@ def fix_invalid_scaling_metric(finding, context: _Context) -> Fix | None:
     correction = scaling.metric_correction(policy.metric_type, policy.dimension, policy.target_value)
     if correction is None:
         return None
-    field_name, value = correction
+    return _corrected_metric(finding, context, policy, *correction)
+
+
+def _corrected_metric(finding, context: _Context, policy: ScalingPolicy, field_name: str, value) -> Fix:
+    """A :func:`~auditor.scaling.metric_correction` written into the policy: SW105 and SW403 write it alike."""
     path = policy.document_path + ("Properties", "TargetTrackingScalingPolicyConfiguration")
     if field_name == "metric_type":
         path += ("PredefinedMetricSpecification", "PredefinedMetricType")
@@ -378,12 +382,19 @@ def _function_name_in_sub(context: _Context, path) -> str:
     return _name_in_sub(context, path)
 
 
-def fix_invalid_concurrency_scaling(finding, context: _Context) -> Fix | None:
-    """Only a percentage written for the utilization fraction has one right answer; an alias on $LATEST
-    needs a version published, and a ResourceId naming no alias needs its author."""
-    if not isinstance(finding.model_object, ScalingPolicy):
-        return None
-    return fix_invalid_scaling_metric(finding, context)
+def fix_invalid_concurrency_scaling(finding, context: _Context) -> Fix:
+    """Only a percentage written for LambdaProvisionedConcurrencyUtilization's fraction has one right answer (as
+    ``sagewise remediate`` applies it live): a step policy or a SageMaker metric needs the policy rewritten, an
+    alias on $LATEST a version published, and a ResourceId naming no alias its author."""
+    policy = finding.model_object
+    if not isinstance(policy, ScalingPolicy):
+        raise Unfixable("provisioned concurrency and its target must name a published alias or version: which one "
+                        "is the author's choice")
+    correction = scaling.metric_correction(policy.metric_type, policy.dimension, policy.target_value)
+    if policy.metric_type != scaling.LAMBDA_UTILIZATION or correction is None or correction[0] != "target_value":
+        raise Unfixable(f"only a percentage target of {scaling.LAMBDA_UTILIZATION} has one right fix; this policy "
+                        "needs target tracking on that metric, its TargetValue a fraction of 1 (0.7 for 70 %)")
+    return _corrected_metric(finding, context, policy, *correction)
 
 
 # -- SW404: serverless provisioned concurrency -------------------------------------------------------------------
