@@ -67,6 +67,25 @@ def is_denied(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in DENIED_CODES
 
 
+GONE = "gone"
+REFUSED = "refused"
+
+
+def resource_fault(exc: ClientError) -> str | None:
+    """What a failed read of one listed resource means for the scope reading it.
+
+    :data:`GONE`: deleted since it was listed, skipped silently. :data:`REFUSED`: access to this one resource
+    denied (a name- or tag-scoped policy), or a ``ValidationException`` other than "could not find": an error
+    of the scope, whose other resources are still read. ``None``: anything else (throttling beyond the
+    retries, expired credentials), which the caller re-raises to fail the scope.
+    """
+    if is_gone(exc):
+        return GONE
+    if is_denied(exc) or exc.response.get("Error", {}).get("Code") == "ValidationException":
+        return REFUSED
+    return None
+
+
 def explain(exc: BaseException, resource: str | None = None) -> str:
     """One line for a failure: ``Operation [resource]: Code: message (hint)``."""
     if isinstance(exc, ClientError):

@@ -205,21 +205,18 @@ def _describe_all(call: Callable, parameter: str, names: list, scope: _Scope) ->
 def _describe(call: Callable, scope: _Scope, subject: str, **params) -> dict | None:
     """A describe call's response, or ``None`` when the resource is gone or may not be read.
 
-    Gone (deleted since it was listed) is silent. Access denied to this one resource, or a
-    validation error other than "could not find", is an error of the scope naming the resource;
-    the caller carries on without its facts. Anything else (throttling beyond the retries, expired
-    credentials) fails the scope.
+    As :func:`faults.resource_fault` classifies the failure: gone is silent, refused is an error of the
+    scope naming the resource (the caller carries on without its facts), anything else fails the scope.
     """
     try:
         return call(**params)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if faults.is_gone(exc):
-            return None
-        if faults.is_denied(exc) or code == "ValidationException":
+        fault = faults.resource_fault(exc)
+        if fault is None:
+            raise
+        if fault == faults.REFUSED:
             scope.errors.append(faults.explain(exc, resource=subject))
-            return None
-        raise
+        return None
 
 
 GONE = object()
@@ -238,11 +235,10 @@ def _read_each(scope: _Scope, items: list, read: Callable, what: str, subject: C
         try:
             return read(item), None
         except ClientError as exc:
-            if faults.is_gone(exc):
-                return GONE, None
-            if faults.is_denied(exc) or exc.response.get("Error", {}).get("Code") == "ValidationException":
-                return None, exc
-            raise
+            fault = faults.resource_fault(exc)
+            if fault is None:
+                raise
+            return (GONE, None) if fault == faults.GONE else (None, exc)
 
     answers = _concurrently(attempt, items)
     failed = [(item, exc) for item, (_, exc) in zip(items, answers, strict=True) if exc is not None]
