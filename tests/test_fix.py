@@ -197,3 +197,10 @@ def test_sw403_fixes_only_a_percentage_target_of_lambda_utilization(tmp_path):
     [(finding, why)] = outcome.not_applied
     assert finding.location.resource == "ScorerUtilization"
     assert why.startswith("only a percentage target of LambdaProvisionedConcurrencyUtilization has one right fix")
+
+
+def test_sw501_says_why_a_group_that_may_replace_its_instances_is_left():
+    outcome = fix(FIXTURES / "SW501" / "bad-rolling-update.yaml", "SW501")
+    assert not outcome.changed
+    [(_, why)] = outcome.not_applied
+    assert why.startswith("its UpdatePolicy (AutoScalingRollingUpdate) may replace its instances")

@@ -423,14 +423,17 @@ def fix_serverless_concurrency_without_autoscaling(finding, context: _Context) -
 INSTANCE_REPLACING_UPDATES = ("AutoScalingRollingUpdate", "AutoScalingReplacingUpdate")
 
 
-def fix_spot_lowest_price(finding, context: _Context) -> Fix | None:
+def fix_spot_lowest_price(finding, context: _Context) -> Fix:
     """Write the allocation strategy (and drop ``SpotInstancePools``, which only ``lowest-price`` accepts). The
     strategy governs launches from then on; a group whose update policy may replace its instances when its
     instance settings change is left to its owner."""
     group: AutoScalingGroup = finding.model_object
     update_policy = context.resources[group.location.resource].get("UpdatePolicy")
-    if isinstance(update_policy, dict) and any(name in update_policy for name in INSTANCE_REPLACING_UPDATES):
-        return None
+    update_policy = update_policy if isinstance(update_policy, dict) else {}
+    replacing = [name for name in INSTANCE_REPLACING_UPDATES if name in update_policy]
+    if replacing:
+        raise Unfixable(f"its UpdatePolicy ({', '.join(replacing)}) may replace its instances when their settings "
+                        "change: when to take that is its owner's decision")
     path = group.document_path + ("Properties", "MixedInstancesPolicy", "InstancesDistribution")
     distribution = context.source.node(path)
     if "SpotAllocationStrategy" not in distribution:
