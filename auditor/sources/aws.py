@@ -733,20 +733,15 @@ def _step_alarms(cloudwatch, policies: list[tuple[ScalingPolicy, list]], scope: 
     to them and their ``alarm_count`` stays ``None``, so the rules that read alarms stay silent on them.
     """
     names = list(dict.fromkeys(name for _, alarm_names in policies for name in alarm_names))
-    alarms = []
-    try:
-        for offset in range(0, len(names), ALARM_NAMES_PER_CALL):
-            alarms += [_alarm(alarm, scope) for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms",
-                                                                AlarmNames=names[offset:offset + ALARM_NAMES_PER_CALL])]
-    except ClientError as exc:
-        if not faults.is_denied(exc):
-            raise
-        scope.errors.append(faults.explain(exc))
+    described = _listed(scope, lambda: (alarm for offset in range(0, len(names), ALARM_NAMES_PER_CALL)
+                                        for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms",
+                                                            AlarmNames=names[offset:offset + ALARM_NAMES_PER_CALL])))
+    if described is None:
         for policy, alarm_names in policies:
             if alarm_names:
                 policy.key = policy.alarm_count = None
         return []
-    return alarms
+    return [_alarm(alarm, scope) for alarm in described]
 
 
 def _alarm(alarm: dict, scope: _Scope) -> Alarm:
