@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SAFE, UNSAFE, MANUAL = "safe", "unsafe", "manual"
+SAFE, UNSAFE = "safe", "unsafe"
 
 
 @dataclass(frozen=True)
