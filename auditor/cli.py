@@ -366,6 +366,17 @@ def _matching(pattern: str | None, what: str):
     return check
 
 
+def _check_role_options(kwargs) -> None:
+    """Refuse what only an assumed role can use without --role-name (``kwargs``: a command's options, among
+    them ``--account`` and ``--organization`` when it has them)."""
+    if kwargs["role_name"]:
+        return
+    if kwargs.get("accounts") or kwargs.get("organization"):
+        raise UsageProblem("--account and --organization need --role-name")
+    if kwargs["external_id"] or kwargs["duration_seconds"]:
+        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+
+
 @main.command()
 @selection_options
 @click.option("--profile", callback=_matching(None, "a profile name"),
@@ -409,10 +420,7 @@ def audit(output_format, output, stats, baseline_out, **kwargs):
     Exit status as for lint; an account or region that could not be read is reported in
     `errors` (exit 2) while every other scope is still audited.
     """
-    if (kwargs["accounts"] or kwargs["organization"]) and not kwargs["role_name"]:
-        raise UsageProblem("--account and --organization need --role-name")
-    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
-        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+    _check_role_options(kwargs)
     run = Run(**_run_options(kwargs))
     try:
         from .audit import AuditError, AuditOptions, run_audit
@@ -715,10 +723,7 @@ def remediate(ctx, plan_file, journal_file, yes, max_changes, **kwargs):
         raise UsageProblem(f"{_given(ctx, _PLAN_ONLY)[0]} goes with making a plan, not with --apply")
     if not plan_file and _given(ctx, _APPLY_ONLY):
         raise UsageProblem(f"{_given(ctx, _APPLY_ONLY)[0]} goes with --apply")
-    if (kwargs["accounts"] or kwargs["organization"]) and not kwargs["role_name"]:
-        raise UsageProblem("--account and --organization need --role-name")
-    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
-        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+    _check_role_options(kwargs)
     if plan_file:
         confirm = _confirmation(yes, "sagewise remediate --apply")
         access, runs = _remediation()
@@ -764,8 +769,7 @@ def undo(ctx, journal_file, yes, **kwargs):
     Exit status: 0 when every step is reverted (or nothing was left to revert), 1 when a step was
     refused or failed, 2 when the journal or the options cannot be used (nothing is changed then).
     """
-    if (kwargs["external_id"] or kwargs["duration_seconds"]) and not kwargs["role_name"]:
-        raise UsageProblem("--external-id and --duration-seconds apply to assumed roles: pass --role-name")
+    _check_role_options(kwargs)
     confirm = _confirmation(yes, "sagewise undo")
     access, runs = _remediation()
     try:
