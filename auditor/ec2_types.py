@@ -4,6 +4,9 @@ Only what the rules need: whether a type carries GPUs or other accelerators. The
 EC2 documentation lists under accelerated computing
 (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html), plus retired ones still found in
 templates; a type outside them is taken as unaccelerated only when its family looks like an EC2 family.
+
+An Auto Scaling group's instance facts (:func:`group_facts`) and EC2 Auto Scaling's defaults are here too,
+so templates and live groups are described alike.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ ACCELERATED_FAMILIES = frozenset({
     "trn1", "trn1n", "trn2", "trn2u", "vt1",
 })
 _TYPE = re.compile(r"^([a-z][a-z0-9-]*)\.([a-z0-9-]+)$")
+
+DEFAULT_SPOT_ALLOCATION = "lowest-price"
+"""``InstancesDistribution.SpotAllocationStrategy`` when not written (facts section 3.3)."""
+DEFAULT_ON_DEMAND_PERCENTAGE = 100
+CLUSTER_AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/enabled"
+ATTRIBUTE_SELECTION = "chosen by InstanceRequirements"
 
 
 def accelerated(instance_type) -> bool | None:
@@ -44,3 +53,17 @@ def all_accelerated(types: list, attribute_based: bool, requirements_accelerated
     if not verdicts or None in verdicts:
         return None
     return all(verdicts)
+
+
+def group_facts(types: list, attribute_based: bool, requirements_accelerated: bool) -> dict:
+    """An Auto Scaling group's instance facts from what its launch settings say: the instance types (``None`` for
+    one not known), whether attribute-based selection picks them, and whether its requirements ask for accelerators."""
+    written = [t for t in types if isinstance(t, str)]
+    known = list(dict.fromkeys(written))
+    return {
+        "instance_types": known,
+        "instance_selection": ATTRIBUTE_SELECTION if attribute_based else ", ".join(known) or None,
+        "instance_type_count": len(known) if types and len(written) == len(types) else None,
+        "attribute_based": attribute_based,
+        "accelerated": all_accelerated(types, attribute_based, requirements_accelerated),
+    }

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..ec2_types import all_accelerated, asks_for_accelerators
-from ..model import AutoScalingGroup
-from . import aws as live
-from .cfn_auto_scaling_groups import (
-    ATTRIBUTE_SELECTION,
+from ..ec2_types import (
     CLUSTER_AUTOSCALER_TAG,
     DEFAULT_ON_DEMAND_PERCENTAGE,
     DEFAULT_SPOT_ALLOCATION,
+    asks_for_accelerators,
+    group_facts,
 )
+from ..model import AutoScalingGroup
+from . import aws as live
 
 PAGE = 100
 """DescribeAutoScalingGroups', DescribePolicies' and DescribeScheduledActions' largest page."""
@@ -78,7 +78,6 @@ def collect(clients, scope, model) -> None:
 def _group(described: dict, templates: dict, configurations: dict, scaled: int | None, scope) -> AutoScalingGroup:
     types, attribute_based, requirements_accelerated, template_data = _instance_types(described, templates,
                                                                                       configurations)
-    known = [instance_type for instance_type in types if isinstance(instance_type, str)]
     mixed = described.get("MixedInstancesPolicy")
     distribution = _distribution(mixed) if mixed else {}
     location = scope.location(described["AutoScalingGroupARN"])
@@ -91,17 +90,13 @@ def _group(described: dict, templates: dict, configurations: dict, scaled: int |
         key=described["AutoScalingGroupName"],
         min_size=described.get("MinSize"),
         max_size=described.get("MaxSize"),
-        instance_types=list(dict.fromkeys(known)),
-        instance_selection=ATTRIBUTE_SELECTION if attribute_based else ", ".join(dict.fromkeys(known)) or None,
-        instance_type_count=len(set(known)) if types and len(known) == len(types) else None,
-        attribute_based=attribute_based,
-        accelerated=all_accelerated(types, attribute_based, requirements_accelerated),
         capacity_rebalance=described.get("CapacityRebalance") is True,
         serves_traffic=bool(described.get("TargetGroupARNs") or described.get("LoadBalancerNames")
                             or described.get("TrafficSources")),
         policy_count=scaled,
         scaled_by=CLUSTER_AUTOSCALER if CLUSTER_AUTOSCALER_TAG in tags else None,
         spot=_spot(described, distribution, template_data, configurations),
+        **group_facts(types, attribute_based, requirements_accelerated),
         **distribution,
     )
 

@@ -10,18 +10,19 @@ cluster autoscaler's discovery tag. A value only known at deployment leaves the 
 
 from __future__ import annotations
 
-from .. import ec2_types
+from ..ec2_types import (
+    CLUSTER_AUTOSCALER_TAG,
+    DEFAULT_ON_DEMAND_PERCENTAGE,
+    DEFAULT_SPOT_ALLOCATION,
+    asks_for_accelerators,
+    group_facts,
+)
 from ..model import AutoScalingGroup
 from .intrinsics import Token, boolean, has_unknown, integer, literal, referenced
 from .loader import locate
 
 SOURCE = "cloudformation"
 GROUP_TYPE = "AWS::AutoScaling::AutoScalingGroup"
-DEFAULT_SPOT_ALLOCATION = "lowest-price"
-"""``InstancesDistribution.SpotAllocationStrategy`` when not written (facts section 3.3)."""
-DEFAULT_ON_DEMAND_PERCENTAGE = 100
-CLUSTER_AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/enabled"
-ATTRIBUTE_SELECTION = "chosen by InstanceRequirements"
 
 
 class AutoScalingGroupReader:
@@ -37,8 +38,6 @@ class AutoScalingGroupReader:
         external = self.external_scaling()
         for logical_id, properties in self.reader.of_type(GROUP_TYPE):
             key = self.reader.resolver.ref(logical_id)
-            types, attribute_based, requirements_accelerated = self.instance_types(properties)
-            known = [t for t in types if isinstance(t, str)]
             distribution = self.distribution(properties)
             policies = scaled.get(key, 0) if not has_unknown(key) else None
             location = self.reader.resource_location(logical_id)
@@ -51,15 +50,11 @@ class AutoScalingGroupReader:
                 key=key,
                 min_size=integer(self.reader.value(properties.get("MinSize"))),
                 max_size=integer(self.reader.value(properties.get("MaxSize"))),
-                instance_types=list(dict.fromkeys(known)),
-                instance_selection=ATTRIBUTE_SELECTION if attribute_based else ", ".join(dict.fromkeys(known)) or None,
-                instance_type_count=len(set(known)) if types and len(known) == len(types) else None,
-                attribute_based=attribute_based,
-                accelerated=ec2_types.all_accelerated(types, attribute_based, requirements_accelerated),
                 capacity_rebalance=boolean(self.reader.value(properties.get("CapacityRebalance", False))),
                 serves_traffic=bool(properties.get("TargetGroupARNs") or properties.get("LoadBalancerNames")),
                 policy_count=None if scaled.get(None) and not policies else policies,
                 scaled_by=external.get(key) or self.cluster_autoscaler(properties),
+                **group_facts(*self.instance_types(properties)),
                 **distribution,
                 **self.spot(properties, distribution),
             ))
@@ -90,7 +85,7 @@ class AutoScalingGroupReader:
             overrides = launch.get("Overrides")
             overrides = [o for o in overrides if isinstance(o, dict)] if isinstance(overrides, list) else []
             if any("InstanceRequirements" in o for o in overrides):
-                return [], True, any(ec2_types.asks_for_accelerators(o.get("InstanceRequirements")) for o in overrides)
+                return [], True, any(asks_for_accelerators(o.get("InstanceRequirements")) for o in overrides)
             if overrides:
                 return [self.instance_type(o.get("InstanceType")) for o in overrides], False, False
             return self.from_launch_template(launch.get("LaunchTemplateSpecification"))
@@ -106,7 +101,7 @@ class AutoScalingGroupReader:
         if data is None:
             return [None], False, False
         if "InstanceRequirements" in data:
-            return [], True, ec2_types.asks_for_accelerators(data.get("InstanceRequirements"))
+            return [], True, asks_for_accelerators(data.get("InstanceRequirements"))
         return [self.instance_type(data.get("InstanceType"))], False, False
 
     def instance_type(self, value):
