@@ -16,7 +16,7 @@ import re
 from .. import catalog, images
 from ..linking import parse_target_resource_id
 from ..model import Endpoint, ResourceModel, ScalableTarget, TransformJob, Variant
-from .intrinsics import UNKNOWN
+from .intrinsics import UNKNOWN, literal
 from .stepfunctions import tasks
 from .training import ABSENT, StatesLanguage
 
@@ -88,8 +88,7 @@ class _Reader:
             if isinstance(request.get("Containers"), list):
                 containers += [item for item in request["Containers"] if isinstance(item, dict)]
             if isinstance(name, str):
-                found[name] = [self.text(container, "Image") if isinstance(self.text(container, "Image"), str)
-                               else None for container in containers]
+                found[name] = [literal(self.text(container, "Image")) for container in containers]
         return found
 
     def read_configs(self, model_images: dict) -> dict:
@@ -132,7 +131,7 @@ class _Reader:
             managed_instance_scaling=isinstance(managed, dict) and managed.get("Status") == "ENABLED",
             hosts_inference_components=model is None and instance_type is not None and not serverless,
             images=found,
-            cpu_only_image=images.cpu_only(found) if None not in found else None,
+            cpu_only_image=images.cpu_only(found),
         )
 
     def read_endpoints(self, configs: dict) -> None:
