@@ -23,10 +23,10 @@ from .scaling import (
     metric_problem,
     step_problem,
 )
+from .sources.intrinsics import Text, Token, has_unknown, split
 
 BACKLOG_ALARM_METRIC = "HasBacklogWithoutCapacity"
 """What wakes an asynchronous endpoint scaled to zero (SageMaker's async autoscaling guide)."""
-from .sources.intrinsics import Text, Token, has_unknown, split
 
 
 def parse_resource_id(resource_id, dimension) -> dict:

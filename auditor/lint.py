@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from . import engine
@@ -86,7 +87,7 @@ def _model(document, path: Path, *, scope: str, shown: str, text: str) -> Resour
     location = Location(scope, "", "", 1, 1, file=shown)
     model = ResourceModel()
     if stepfunctions.is_state_machine(document):
-        position = lambda p: locate(document, p)  # noqa: E731 - one position function for both readers
+        position = partial(locate, document)
         model.training_jobs.extend(stepfunctions.training_jobs(
             document, location=location, position=position, machine=path.name))
         model.extend(statemachine_hosting.hosting(document, location=location, position=position, machine=path.name))
