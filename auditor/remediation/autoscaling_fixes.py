@@ -33,6 +33,11 @@ from .steps import AUTOSCALING, ENDPOINT, INCLUDES, PROVISIONED_CONCURRENCY, Cal
 
 TARGET_TRACKING = "TargetTrackingScaling"
 TRACKING = "TargetTrackingScalingPolicyConfiguration"
+POLICIES, ACTIONS = "Policies", "ScheduledActions"
+MEMBERS = {POLICIES: ("PolicyName", "PutScalingPolicy", "DeleteScalingPolicy"),
+           ACTIONS: ("ScheduledActionName", "PutScheduledAction", "DeleteScheduledAction")}
+"""What a target holds besides its capacity, as :mod:`.state` keys it -> the parameter naming one, the operation
+that puts one and the one that deletes it."""
 
 
 def _target_params(probe: Probe) -> dict:
@@ -92,7 +97,7 @@ def _target_and_policy(finding, probe: Probe, minimum: int, maximum: int, name: 
                        serving: tuple, title: str, note: str | None = None) -> Step:
     capacity = {"MinCapacity": minimum, "MaxCapacity": maximum}
     policy = {"PolicyType": TARGET_TRACKING, TRACKING: configuration}
-    calls = [register(probe, capacity, serving), put_policy(probe, name, policy, capacity)]
+    calls = [register(probe, capacity, serving), put_member(POLICIES, probe, name, policy, capacity)]
     changes = [Change("create", "scalable target", probe.name, (("MinCapacity", None, minimum),
                                                                  ("MaxCapacity", None, maximum)), note),
                Change("create", "scaling policy", f"{name} on {probe.name}", policy_attributes(None, policy))]
@@ -116,7 +121,7 @@ def add_policy(finding, context: Context) -> Step:
     policy = {"PolicyType": TARGET_TRACKING, TRACKING: configuration}
     change = Change("create", "scaling policy", f"{name} on {probe.name}", policy_attributes(None, policy))
     return new_step([finding], "safe", f"add scaling policy {name} to {probe.name}",
-                    [put_policy(probe, name, policy, capacity, alone)], [change])
+                    [put_member(POLICIES, probe, name, policy, capacity, alone)], [change])
 
 
 def _policy_for(target, finding, context: Context) -> tuple[str, dict]:
@@ -274,47 +279,30 @@ def _deregister(probe: Probe, capacity: dict) -> Call:
                 leaves=(Expectation(probe, (), None),))
 
 
-def put_policy(probe: Probe, name: str, policy: dict, capacity: dict, also_expect: tuple = ()) -> Call:
-    """Put a new policy (``policy``: PolicyType and its configuration) on a registered target; undo deletes it."""
-    return replace(_put_policy(probe, name, policy, capacity, also_expect), undo=_delete_policy(probe, name, policy))
+def put_member(kind: str, probe: Probe, name: str, member: dict, capacity: dict, also_expect: tuple = ()) -> Call:
+    """Put a new policy or scheduled action (``kind``: :data:`POLICIES`, :data:`ACTIONS`) on a registered target
+    (``member``: its request less the names, as :mod:`.state` reads it); undo deletes it."""
+    return replace(_put(kind, probe, name, member, capacity, also_expect), undo=_delete(kind, probe, name, member))
 
 
-def delete_policy(probe: Probe, name: str, policy: dict, capacity: dict) -> Call:
-    return replace(_delete_policy(probe, name, policy), undo=_put_policy(probe, name, policy, capacity))
+def delete_member(kind: str, probe: Probe, name: str, member: dict, capacity: dict) -> Call:
+    """Delete a target's policy or scheduled action; undo puts it back as it was."""
+    return replace(_delete(kind, probe, name, member), undo=_put(kind, probe, name, member, capacity))
 
 
-def _put_policy(probe: Probe, name: str, policy: dict, capacity: dict, also_expect: tuple = ()) -> Call:
-    path = ("Policies", name)
-    return Call(AUTOSCALING, "PutScalingPolicy", {"PolicyName": name, **_target_params(probe), **policy},
+def _put(kind: str, probe: Probe, name: str, member: dict, capacity: dict, also_expect: tuple = ()) -> Call:
+    name_key, operation, _ = MEMBERS[kind]
+    path = (kind, name)
+    return Call(AUTOSCALING, operation, {name_key: name, **_target_params(probe), **member},
                 expect=(Expectation(probe, (), capacity, INCLUDES), Expectation(probe, path, None)) + also_expect,
-                leaves=(Expectation(probe, path, policy, INCLUDES),))
+                leaves=(Expectation(probe, path, member, INCLUDES),))
 
 
-def _delete_policy(probe: Probe, name: str, policy: dict) -> Call:
-    path = ("Policies", name)
-    return Call(AUTOSCALING, "DeleteScalingPolicy", {"PolicyName": name, **_target_params(probe)},
-                expect=(Expectation(probe, path, policy, INCLUDES),), leaves=(Expectation(probe, path, None),))
-
-
-def delete_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
-    return replace(_delete_action(probe, name, action), undo=_put_action(probe, name, action, capacity))
-
-
-def put_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
-    return replace(_put_action(probe, name, action, capacity), undo=_delete_action(probe, name, action))
-
-
-def _put_action(probe: Probe, name: str, action: dict, capacity: dict) -> Call:
-    path = ("ScheduledActions", name)
-    return Call(AUTOSCALING, "PutScheduledAction", {"ScheduledActionName": name, **_target_params(probe), **action},
-                expect=(Expectation(probe, (), capacity, INCLUDES), Expectation(probe, path, None)),
-                leaves=(Expectation(probe, path, action, INCLUDES),))
-
-
-def _delete_action(probe: Probe, name: str, action: dict) -> Call:
-    path = ("ScheduledActions", name)
-    return Call(AUTOSCALING, "DeleteScheduledAction", {"ScheduledActionName": name, **_target_params(probe)},
-                expect=(Expectation(probe, path, action, INCLUDES),), leaves=(Expectation(probe, path, None),))
+def _delete(kind: str, probe: Probe, name: str, member: dict) -> Call:
+    name_key, _, operation = MEMBERS[kind]
+    path = (kind, name)
+    return Call(AUTOSCALING, operation, {name_key: name, **_target_params(probe)},
+                expect=(Expectation(probe, path, member, INCLUDES),), leaves=(Expectation(probe, path, None),))
 
 
 def capacity_of(state: dict) -> dict:
@@ -334,8 +322,8 @@ def teardown(probe: Probe, state: dict) -> list[Call]:
         raise Unplannable(f"{probe.label()} has step scaling policy {stepped[0]}, whose CloudWatch alarms name its "
                           "ARN; deleting and putting it again would change the ARN and orphan the alarms")
     capacity = capacity_of(state)
-    return ([delete_policy(probe, name, policy, capacity) for name, policy in state["Policies"].items()]
-            + [delete_action(probe, name, action, capacity) for name, action in state["ScheduledActions"].items()]
+    return ([delete_member(kind, probe, name, member, capacity) for kind in (POLICIES, ACTIONS)
+             for name, member in state[kind].items()]
             + [deregister(probe, capacity)])
 
 
@@ -343,8 +331,8 @@ def restore(probe: Probe, state: dict) -> list[Call]:
     """Register a target again as :func:`teardown` found it, with its scheduled actions and policies."""
     capacity = capacity_of(state)
     return ([register(probe, capacity)]
-            + [put_action(probe, name, action, capacity) for name, action in state["ScheduledActions"].items()]
-            + [put_policy(probe, name, policy, capacity) for name, policy in state["Policies"].items()])
+            + [put_member(kind, probe, name, member, capacity) for kind in (ACTIONS, POLICIES)
+               for name, member in state[kind].items()])
 
 
 def policy_attributes(old: dict | None, new: dict) -> tuple:
