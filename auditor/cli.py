@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from . import config as configuration
-from . import iam
+from . import constants
 from . import rules as rule_files
 from .findings import SEVERITY_RANK
 from .reporters import FORMATS, Report, render
@@ -384,20 +384,21 @@ def _check_role_options(kwargs) -> None:
 @click.option("--region", "regions", multiple=True, callback=_matching(r"[a-z0-9-]+", "a region name"),
               help="Region to audit (repeatable; default: the session's).")
 @click.option("--all-regions", is_flag=True, help="Audit every region enabled for each account.")
-@click.option("--account", "accounts", multiple=True, callback=_matching(iam.ACCOUNT_PATTERN, "a 12-digit account ID"),
+@click.option("--account", "accounts", multiple=True,
+              callback=_matching(constants.ACCOUNT_PATTERN, "a 12-digit account ID"),
               help="Account to audit (repeatable): your own with your credentials, others through --role-name.")
 @click.option("--organization", is_flag=True,
               help="Audit every active account of the organization (yours with your credentials, the rest "
                    "through --role-name).")
 @click.option("--exclude-account", "exclude_accounts", multiple=True,
-              callback=_matching(iam.ACCOUNT_PATTERN, "a 12-digit account ID"),
+              callback=_matching(constants.ACCOUNT_PATTERN, "a 12-digit account ID"),
               help="Account not to audit (repeatable).")
-@click.option("--role-name", callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
+@click.option("--role-name", callback=_matching(constants.ROLE_NAME_PATTERN, "an IAM role name"),
               help="Role assumed in each account (arn:<partition>:iam::<id>:role/NAME).")
-@click.option("--external-id", callback=_matching(iam.EXTERNAL_ID_PATTERN, "an external ID"),
+@click.option("--external-id", callback=_matching(constants.EXTERNAL_ID_PATTERN, "an external ID"),
               help="External ID the role's trust policy requires.")
-@click.option("--role-session-name", default=iam.DEFAULT_ROLE_SESSION_NAME, show_default=True,
-              callback=_matching(iam.ROLE_SESSION_NAME_PATTERN, "a role session name"),
+@click.option("--role-session-name", default=constants.DEFAULT_ROLE_SESSION_NAME, show_default=True,
+              callback=_matching(constants.ROLE_SESSION_NAME_PATTERN, "a role session name"),
               help="Session name of each assumed role (shows in CloudTrail).")
 @click.option("--duration-seconds", type=click.IntRange(900, 43200), default=None,
               help="Length of each assumed-role session [default: 3600]; sessions are refreshed as they expire.")
@@ -523,11 +524,11 @@ def explain_text(rule) -> str:
 
 
 @main.command("iam-policy")
-@click.option("--role-name", callback=_matching(iam.ROLE_NAME_PATTERN, "an IAM role name"),
+@click.option("--role-name", callback=_matching(constants.ROLE_NAME_PATTERN, "an IAM role name"),
               help="Role assumed in each account by `sagewise audit --role-name` [default: "
-                   f"{iam.DEFAULT_ROLE_NAME}], or with --remediate by `sagewise remediate --apply --role-name` "
-                   f"[default: {iam.DEFAULT_REMEDIATION_ROLE_NAME}].")
-@click.option("--partition", type=click.Choice(iam.PARTITIONS), default="aws", show_default=True,
+                   f"{constants.DEFAULT_ROLE_NAME}], or with --remediate by `sagewise remediate --apply --role-name` "
+                   f"[default: {constants.DEFAULT_REMEDIATION_ROLE_NAME}].")
+@click.option("--partition", type=click.Choice(constants.PARTITIONS), default="aws", show_default=True,
               help="AWS partition of the accounts (the ARN prefix).")
 @click.option("--remediate", is_flag=True,
               help="The policy of `sagewise remediate --apply` and `sagewise undo` (they write) instead.")
@@ -538,6 +539,8 @@ def iam_policy(role_name, partition, remediate):
     role the audit assumes in each account. The audit refuses any call this policy does not grant.
     With --remediate, the same for applying and undoing remediation plans (planning is an audit).
     """
+    from . import iam
+
     statements, default_role = (iam.REMEDIATE, iam.DEFAULT_REMEDIATION_ROLE_NAME) if remediate \
         else (iam.AUDIT, iam.DEFAULT_ROLE_NAME)
     click.echo(json.dumps(iam.policy_document(statements, role_name=role_name or default_role, partition=partition),

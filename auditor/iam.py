@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-"""Partitions a policy can be printed for (the ARN prefix differs: ``arn:aws-cn:...``)."""
-DEFAULT_ROLE_NAME = "SagewiseAudit"
-DEFAULT_ROLE_SESSION_NAME = "sagewise-audit"
-# IAM's and STS's patterns for what the audit options name (AssumeRole would refuse anything else).
-ACCOUNT_PATTERN = r"\d{12}"
-ROLE_NAME_PATTERN = r"[\w+=,.@-]{1,64}"
-ROLE_SESSION_NAME_PATTERN = r"[\w+=,.@-]{2,64}"
-EXTERNAL_ID_PATTERN = r"[\w+=,.@:/-]{2,1224}"
+from .constants import (  # noqa: F401 (the role names and patterns are read as iam.<name>)
+    ACCOUNT_PATTERN,
+    DEFAULT_REMEDIATION_ROLE_NAME,
+    DEFAULT_ROLE_NAME,
+    DEFAULT_ROLE_SESSION_NAME,
+    EXTERNAL_ID_PATTERN,
+    PARTITIONS,
+    ROLE_NAME_PATTERN,
+    ROLE_SESSION_NAME_PATTERN,
+)
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,6 @@ def _resources(resources: list):
     return resources[0] if len(resources) == 1 else resources
 
 
-DEFAULT_REMEDIATION_ROLE_NAME = "SagewiseRemediate"
-"""The role ``sagewise remediate --apply`` and ``sagewise undo`` assume in other accounts: it writes, so it is
-not the audit's read-only role."""
 _ENDPOINTS = ("arn:{partition}:sagemaker:*:*:endpoint/*",)
 _ENDPOINTS_AND_CONFIGS = _ENDPOINTS + ("arn:{partition}:sagemaker:*:*:endpoint-config/*",)
 _FUNCTIONS = ("arn:{partition}:lambda:*:*:function:*",)
