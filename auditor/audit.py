@@ -223,15 +223,15 @@ def run_audit(options: AuditOptions, rules: list, params: dict, severities: dict
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    if run.scopes == 0 and not run.errors:
+    if not run.clients and not run.errors:
         run.errors.append(InputError(NOTHING_AUDITED))
     findings = engine.evaluate(run.model, rules, params, severities)
-    scopes = {scope: Counter() for scope in run.opened}
+    scopes = {scope: Counter() for scope in run.clients}
     for endpoint in run.model.endpoints:
         scopes[(endpoint.location.account, endpoint.location.region)][endpoint.status or "unknown"] += 1
     stats = {
         "api_calls": recorder.calls,
-        "scopes": run.scopes,
+        "scopes": len(run.clients),
         "seconds": round(time.monotonic() - started, 3),
         "endpoints": len(run.model.endpoints),
         "endpoints_by_status": dict(sorted(Counter(e.status or "unknown" for e in run.model.endpoints).items())),
@@ -354,9 +354,6 @@ class _Run:
         """(account, region) -> the clients of every scope opened."""
         self.errors: list[InputError] = []
         self.warnings: list[str] = []
-        self.scopes = 0
-        self.opened: list = []
-        """(account, region) of every scope opened."""
         self.progress = _Progress(enabled=options.progress)
 
     def work_through(self, pool: ThreadPoolExecutor, account_ids: list) -> None:
@@ -390,8 +387,6 @@ class _Run:
             self.errors += [InputError(account.error, account=account.id, region=region)
                             for region in account.regions or (None,)]
         self.clients.update(((account.id, region), clients) for region, clients in account.clients.items())
-        self.scopes += len(account.clients)
-        self.opened += [(account.id, region) for region in account.clients]
         self.progress.add(len(account.clients))
         return [(account.id, region, clients) for region, clients in account.clients.items()]
 
