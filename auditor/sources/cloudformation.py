@@ -609,7 +609,7 @@ class _TemplateReader:
 
     def string_position(self, inner, mark, fallback):
         """Map a path in a JSON string to the file: exact for ``|`` block scalars, else the key's line."""
-        if mark is None or not mark.block_scalar:
+        if mark is None or mark.style not in ("|", ">"):
             return lambda path: fallback
         first_line = mark.value_line + 1
         text_line = self.lines[first_line - 1] if 0 < first_line <= len(self.lines) else ""

@@ -81,8 +81,8 @@ class _PositionDecoder(json.JSONDecoder):
                 raise DocumentError(f'duplicate key "{key}" (first defined at line {result.marks[key].line})',
                                     key_line, key_column)
             result[key] = value
-            result.marks[key] = Mark(key_line, key_column, value_line, value_column, False, key_start, value_start,
-                                     index, _json_style(text, value_start))
+            result.marks[key] = Mark(key_line, key_column, value_line, value_column, key_start, value_start, index,
+                                     _json_style(text, value_start))
             index = self._skip(text, index)
             delimiter = text[index:index + 1]
             index += 1
@@ -115,7 +115,7 @@ class _PositionDecoder(json.JSONDecoder):
             except _Refused as refused:
                 raise DocumentError(str(refused), line, column) from None
             result.append(value)
-            result.marks.append(Mark(line, column, line, column, False, value_start, value_start, index,
+            result.marks.append(Mark(line, column, line, column, value_start, value_start, index,
                                      _json_style(text, value_start)))
             index = self._skip(text, index)
             delimiter = text[index:index + 1]

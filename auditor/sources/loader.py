@@ -88,14 +88,13 @@ class Mark:
     column: int
     value_line: int
     value_column: int
-    block_scalar: bool = False
-    """True when the value is a ``|`` or ``>`` block scalar, so its text starts on the next line."""
     key_start: int = -1
     value_start: int = -1
     value_end: int = -1
     style: str | None = None
-    """How the value is written: a scalar's quote or block indicator (``'``, ``"``, ``|``, ``>``),
-    ``flow`` or ``block`` for a mapping or sequence, ``None`` for a plain scalar."""
+    """How the value is written: a scalar's quote or block indicator (``'``, ``"``, ``|``, ``>``: the text of a
+    block scalar starts on the next line), ``flow`` or ``block`` for a mapping or sequence, ``None`` for a plain
+    scalar."""
 
 
 class Mapping(dict):
@@ -139,7 +138,6 @@ def _mark_of(key_node, value_node) -> Mark:
         key_node.start_mark.column + 1,
         value_start.line + 1,
         value_start.column + 1,
-        isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"),
         key_node.start_mark.index,
         value_start.index,
         value_node.end_mark.index,
@@ -233,8 +231,7 @@ class _TemplateLoader(_BaseLoader):
         result.column = node.start_mark.column + 1
         result.start = node.start_mark.index
         result.end = node.end_mark.index
-        block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")
-        result.marks[name] = Mark(result.line, result.column, result.line, result.column, block,
+        result.marks[name] = Mark(result.line, result.column, result.line, result.column,
                                   node.start_mark.index, node.start_mark.index, node.end_mark.index, _style(node))
         return result
 
