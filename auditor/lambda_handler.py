@@ -38,6 +38,7 @@ from .audit import NOTHING_AUDITED, AuditError, AuditOptions, CallRecorder, list
 from .faults import explain
 from .findings import InputError
 from .reporters import FILE_NAMES, Report, render
+from .reporters.json import finding_dict
 
 REPORT_FORMATS = ("json", "sarif", "html")
 """What each scope's and the organization's report is written as: for machines, code scanning and people."""
@@ -470,8 +471,9 @@ class Runner:
                 continue
             try:
                 client = self.client("securityhub", region, account)
-                result = securityhub.sync(client, json.loads(render(report, "json"))["findings"], account=account,
-                                          region=region, partition=_partition(region), resolve=not report.errors)
+                result = securityhub.sync(client, [finding_dict(finding) for finding in report.findings],
+                                          account=account, region=region, partition=_partition(region),
+                                          resolve=not report.errors)
             except Exception as exc:  # noqa: BLE001 - one scope's failure is that scope's error
                 report.errors.append(InputError(f"Security Hub: {explain(exc)}", account=account, region=region))
                 continue
