@@ -87,9 +87,10 @@ REASON_TAG = "sagewise:ignore-reason"
 class RegionClients:
     """The clients one account x region scope reads through, created once by the caller.
 
-    ``autoscaling`` is Application Auto Scaling; ``ec2_autoscaling`` is EC2 Auto Scaling. A caller that only needs
-    SageMaker (remediation reads its steps' state) leaves the others ``None``, and the scope then reads no Lambda
-    functions or Auto Scaling groups.
+    ``autoscaling`` is Application Auto Scaling; ``ec2_autoscaling`` is EC2 Auto Scaling. The audit's opener
+    makes them all, for the audit and for remediation (:func:`auditor.audit.open_scopes`). The last four default
+    to ``None`` so that a test of SageMaker and its scaling can leave them out: the scope then reads no Lambda
+    functions, nor Auto Scaling groups (which also need ``ec2`` and ``ecs``).
     """
 
     sagemaker: Any
