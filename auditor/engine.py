@@ -124,7 +124,6 @@ def evaluate(model: ResourceModel, rules: list[Rule], params: dict | None = None
                     evidence=_evidence(facts),
                     source=resource.source,
                     subject=(resource.location.scope, resource.location.resource, resource.location.path),
-                    owners=resource.owners,
                     model_object=resource,
                 )
                 findings.setdefault(finding.identity, finding)
@@ -201,10 +200,12 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
 
 
 def _covers(suppression: Suppression, finding: Finding) -> bool:
+    """Whether ``suppression`` applies to ``finding``: the owners are the matched object's (every finding judged
+    here comes from a rule, so it has one)."""
     where, location = suppression.location, finding.location
     if where.scope != location.scope:
         return False
-    return where.resource in ("", location.resource) or where.resource in finding.owners
+    return where.resource in ("", location.resource) or where.resource in finding.model_object.owners
 
 
 def _where(suppression: Suppression) -> str:

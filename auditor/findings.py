@@ -27,8 +27,6 @@ class Finding:
     subject: tuple = ()
     """(scope, resource, path) of the model object the finding is about, whatever field it points at:
     several findings on one object share its cost, which totals must count once."""
-    owners: tuple = ()
-    """Resources besides ``location.resource`` where an ignore of this finding may be declared."""
     model_object: object = field(default=None, repr=False, compare=False)
     """The model object the rule matched (what a fixer reads); ``None`` for the engine's own findings."""
 
