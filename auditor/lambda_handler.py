@@ -35,6 +35,7 @@ from botocore.config import Config
 from . import aggregate as merging
 from . import iam, securityhub
 from .audit import NOTHING_AUDITED, AuditError, AuditOptions, CallRecorder, list_accounts, run_audit
+from .batching import batches
 from .faults import explain
 from .findings import InputError
 from .reporters import FILE_NAMES, Report, render
@@ -299,8 +300,8 @@ def _items(account: str, settings: Settings) -> list:
     if not settings.regions:
         return [{"accounts": [account], "regions": [], "all_regions": True}]
     size = settings.regions_per_run or len(settings.regions)
-    return [{"accounts": [account], "regions": list(settings.regions[start:start + size]), "all_regions": False}
-            for start in range(0, len(settings.regions), size)]
+    return [{"accounts": [account], "regions": list(regions), "all_regions": False}
+            for regions in batches(settings.regions, size)]
 
 
 def _rules(settings: Settings) -> tuple:

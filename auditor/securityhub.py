@@ -31,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .batching import batches
+
 SCHEMA_VERSION = "2018-10-08"
 BATCH = 100
 """Findings per ``BatchImportFindings`` and per ``BatchUpdateFindings`` call, and per ``GetFindings`` page."""
@@ -118,7 +120,7 @@ def sync(client, findings: list, *, account: str, region: str, partition: str, r
     result = SyncResult()
     refused: Counter = Counter()
     failed_ids = set()
-    for batch in _batches(current + [_archived(record, stamp) for record in gone]):
+    for batch in batches(current + [_archived(record, stamp) for record in gone], BATCH):
         response = client.batch_import_findings(Findings=batch)
         for failure in response.get("FailedFindings", ()):
             failed_ids.add(failure.get("Id"))
@@ -127,7 +129,7 @@ def sync(client, findings: list, *, account: str, region: str, partition: str, r
     resolved = [record for record in gone if record["Id"] not in failed_ids]
     to_update = [record for record in resolved if (record.get("Workflow") or {}).get("Status") not in _KEEPS_WORKFLOW]
     unprocessed = set()
-    for batch in _batches(to_update):
+    for batch in batches(to_update, BATCH):
         response = client.batch_update_findings(
             FindingIdentifiers=[{"Id": record["Id"], "ProductArn": record["ProductArn"]} for record in batch],
             Workflow={"Status": "RESOLVED"})
@@ -204,8 +206,3 @@ def _resource_type(arn: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _batches(items: list):
-    for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]

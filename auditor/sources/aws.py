@@ -45,6 +45,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import catalog, faults, images, linking, scaling, schedules
+from ..batching import batches
 from ..model import (
     Alarm,
     Endpoint,
@@ -734,9 +735,9 @@ def _step_alarms(cloudwatch, policies: list[tuple[ScalingPolicy, list]], scope: 
     to them and their ``alarm_count`` stays ``None``, so the rules that read alarms stay silent on them.
     """
     names = list(dict.fromkeys(name for _, alarm_names in policies for name in alarm_names))
-    described = _listed(scope, lambda: (alarm for offset in range(0, len(names), ALARM_NAMES_PER_CALL)
+    described = _listed(scope, lambda: (alarm for batch in batches(names, ALARM_NAMES_PER_CALL)
                                         for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms",
-                                                            AlarmNames=names[offset:offset + ALARM_NAMES_PER_CALL])))
+                                                            AlarmNames=batch)))
     if described is None:
         for policy, alarm_names in policies:
             if alarm_names:
@@ -990,8 +991,7 @@ def _daily_values(cloudwatch, queries: list[_Query], start: datetime, end: datet
     Runs GetMetricData in batches of 500 queries, following NextToken within a batch.
     """
     results: dict = {}
-    for offset in range(0, len(queries), METRIC_QUERIES_PER_CALL):
-        batch = queries[offset:offset + METRIC_QUERIES_PER_CALL]
+    for batch in batches(queries, METRIC_QUERIES_PER_CALL):
         by_id = {f"q{index}": query for index, query in enumerate(batch)}
         values: dict[str, list] = {query_id: [] for query_id in by_id}
         status: dict[str, str] = {}
