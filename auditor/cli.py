@@ -686,11 +686,6 @@ def _confirmation(yes: bool, command: str):
     return lambda question: click.confirm(question, default=False)
 
 
-def _journal_hint(journal_file) -> None:
-    click.echo(f"sagewise: the journal {journal_file} records every call that may have been made; "
-               f"`sagewise undo {journal_file}` reverts them", err=True)
-
-
 @main.command("remediate", params=_audit_params(_PLAN_SCOPE + _CREDENTIALS))
 @rule_options
 @click.option("--unsafe-fixes", is_flag=True,
@@ -703,7 +698,7 @@ def _journal_hint(journal_file) -> None:
 @click.option("--journal", "journal_file", type=click.Path(dir_okay=False),
               help="With --apply: the journal to append to [default: PLAN's name with .journal.jsonl, beside it].")
 @click.option("--yes", is_flag=True, help="With --apply: apply without asking.")
-@click.option("--max-changes", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--max-changes", type=click.IntRange(min=1), default=constants.DEFAULT_MAX_CHANGES, show_default=True,
               help="With --apply: refuse a plan of more steps than this.")
 @click.pass_context
 def remediate(ctx, plan_file, journal_file, yes, max_changes, **kwargs):
@@ -730,15 +725,11 @@ def remediate(ctx, plan_file, journal_file, yes, max_changes, **kwargs):
     if plan_file:
         confirm = _confirmation(yes, "sagewise remediate --apply")
         access, runs = _remediation()
-        journal_file = journal_file or str(runs.default_journal(plan_file))
         try:
             code = runs.apply_plan(plan_file, journal_file=journal_file, max_changes=max_changes,
                                    credentials=_credentials(access, kwargs), confirm=confirm, echo=click.echo)
         except runs.RunError as exc:
             raise UsageProblem(str(exc)) from None
-        except KeyboardInterrupt:
-            _journal_hint(journal_file)
-            raise
         sys.exit(code)
     run = Run(fail_on=None, **{name: kwargs.pop(name) for name in
                                ("config_file", "isolated", "select", "extend_select", "ignore", "rules_dir")})
@@ -780,7 +771,4 @@ def undo(ctx, journal_file, yes, **kwargs):
                                  echo=click.echo)
     except runs.RunError as exc:
         raise UsageProblem(str(exc)) from None
-    except KeyboardInterrupt:
-        _journal_hint(journal_file)
-        raise
     sys.exit(code)

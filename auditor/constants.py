@@ -5,6 +5,9 @@ or the remediation (boto3), yet the options of ``audit``, ``iam-policy`` and ``r
 and show these values when the command line is built. Those modules import them from here.
 """
 
+DEFAULT_MAX_CHANGES = 50
+"""The most steps ``sagewise remediate --apply`` applies from one plan, unless ``--max-changes`` says otherwise."""
+
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 """Partitions a policy can be printed for (the ARN prefix differs: ``arn:aws-cn:...``)."""
 DEFAULT_ROLE_NAME = "SagewiseAudit"

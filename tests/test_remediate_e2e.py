@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import urllib.error
 import urllib.request
@@ -178,6 +179,26 @@ def test_an_apply_stopped_in_the_middle_of_a_call_is_undone_from_its_journal(ser
     assert remediation.scaling_state(c) == scaling
     settled = [entry for entry in map(json.loads, journal.read_text().splitlines()) if entry.get("settled")]
     assert [entry["outcome"] for entry in settled] == ["done" if landed else "not-made"]
+
+
+def test_an_apply_stopped_before_its_journal_exists_points_to_no_journal(server, env, tmp_path):
+    seeded(server)
+    assert sagewise(["remediate", "--region", REGION, "--select", "SW101", "--plan-out", "plan.json"], env,
+                    tmp_path).returncode == 0
+    script = textwrap.dedent("""\
+        from auditor.cli import main
+        from auditor.remediation import runs
+
+        def interrupted(*_):
+            raise KeyboardInterrupt  # Ctrl-C while the accounts' credentials are opened: nothing is called yet
+
+        runs._open = interrupted
+        main(["remediate", "--apply", "plan.json", "--yes"])
+        """)
+    child = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=180)
+    assert (child.returncode, child.stderr) == (130, "sagewise: interrupted\n")
+    assert not (tmp_path / "plan.journal.jsonl").exists()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")

@@ -3,7 +3,8 @@ ask, run under the journal's lock, report.
 
 Nothing changes an account before the plan (or journal) has been read and checked, every step has
 been compared with the account, and the person has agreed (or passed ``--yes``). Output goes through
-``echo``; the question through ``confirm`` (``None``: do not ask).
+``echo`` (``click.echo``'s signature: ``err=True`` for standard error); the question through ``confirm``
+(``None``: do not ask).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..audit import AuditError, run_audit
+from ..constants import DEFAULT_MAX_CHANGES
 from ..reporters.text import error_place
 from ..writing import WriteError, write_output
 from . import journal as journals
@@ -21,8 +23,6 @@ from .apply import APPLIED, REVERTED, UNCHANGED, Runner, apply_step, start
 from .plan import PlanError, load_plan, make_plan
 from .render import plan_text, result_line, results_summary, step_lines
 from .undo import check, pending, undo_step
-
-DEFAULT_MAX_CHANGES = 50
 
 
 class RunError(Exception):
@@ -85,7 +85,7 @@ def apply_plan(plan_file, *, journal_file=None, max_changes: int = DEFAULT_MAX_C
             echo("Nothing was changed.")
             return 1
     results = []
-    with _locked(journal_file, entries) as journal:
+    with _locked(journal_file, entries, echo) as journal:
         journal.begin("apply", digest, str(plan_file))
         runner = Runner(clients, unreachable, journal, journals.APPLY)
         for number, step in enumerate(plan.steps, 1):
@@ -124,7 +124,7 @@ def undo_journal(journal_file, *, credentials: Credentials, confirm: Callable | 
             return 1
     results = []
     plan_file = next(entry["plan_file"] for entry in entries if entry["event"] == "begin")
-    with _locked(journal_file, entries) as journal:
+    with _locked(journal_file, entries, echo) as journal:
         journal.begin("undo", digests.pop(), plan_file)
         runner = Runner(clients, unreachable, journal, journals.UNDO)
         for number, record in enumerate(todo, 1):
@@ -133,10 +133,6 @@ def undo_journal(journal_file, *, credentials: Credentials, confirm: Callable | 
         journal.write("end", command="undo", outcomes=[result.outcome for result in results])
     echo(results_summary(results, "Reverted"))
     return 0 if all(result.outcome == REVERTED for result in results) else 1
-
-
-def default_journal(plan_file) -> Path:
-    return journals.default_path(plan_file)
 
 
 def _journal(path: Path) -> list:
@@ -154,10 +150,11 @@ def _open(scopes: list, credentials: Credentials) -> tuple:
 
 
 class _locked:
-    """The journal open and locked, after checking that nobody wrote to it since it was read."""
+    """The journal open and locked, after checking that nobody wrote to it since it was read; on Ctrl-C, where
+    it is and how to revert what it records (a call may have been made, or be in flight)."""
 
-    def __init__(self, path: Path, entries: list):
-        self.path, self.entries = path, entries
+    def __init__(self, path: Path, entries: list, echo: Callable):
+        self.path, self.entries, self.echo = path, entries, echo
 
     def __enter__(self) -> journals.Journal:
         try:
@@ -169,5 +166,8 @@ class _locked:
             raise RunError(f"{self.path}: another run wrote to it meanwhile; run again")
         return self.journal
 
-    def __exit__(self, *_) -> None:
+    def __exit__(self, kind, *_) -> None:
         self.journal.close()
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.echo(f"sagewise: the journal {self.path} records every call that may have been made; "
+                      f"`sagewise undo {self.path}` reverts them", err=True)
