@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..audit import ReadOnlyViolation
 from .. import faults
 from . import journal as journal_lines
-from .state import Reader, holds, mismatches, plain
+from .state import Reader, holds, mismatches
 from .steps import AUTOSCALING, EC2_AUTOSCALING, SAGEMAKER
 
 WAIT_DELAY_SECONDS = 30
@@ -146,7 +146,7 @@ def _invoke(clients, call) -> None:
 
 
 def _state(snapshot: dict) -> list:
-    return [{"probe": probe.to_json(), "value": plain(value)} for probe, value in snapshot.items()]
+    return [{"probe": probe.to_json(), "value": value} for probe, value in snapshot.items()]
 
 
 def start(step, record, runner: Runner) -> tuple[str, object]:
