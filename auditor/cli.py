@@ -36,6 +36,12 @@ def _split(values) -> list:
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
 
 
+def _given(ctx, names) -> list:
+    """The options among ``names`` given on the command line (or in the environment), as they are spelt."""
+    return [param.opts[0] for param in ctx.command.params if param.name in names
+            and ctx.get_parameter_source(param.name) not in (None, click.core.ParameterSource.DEFAULT)]
+
+
 def _with(function, options: list):
     """``function`` with ``options`` (option decorators), which list in this order in its help."""
     for option in reversed(options):
@@ -267,10 +273,17 @@ def fix_options(function):
     """Options of ``fix`` (and of ``lint``, where ``--fix`` turns them on)."""
     return _with(function, [
         click.option("--unsafe-fixes", is_flag=True,
-                     help="Also apply unsafe fixes (instance type changes); see the FIX column of `sagewise rules`."),
+                     help="Also apply unsafe fixes (instance type changes; lint: with --fix or --diff); see the FIX "
+                          "column of `sagewise rules`."),
         click.option("--diff", is_flag=True,
-                     help="Print the fixes as a unified diff and change nothing (exit 1 when there is one)."),
+                     help="Print the fixes as a unified diff and change nothing: exit 1 when there is one, whatever "
+                          "the fail-on setting. No report, so not with --format, --output, --output-dir, --baseline "
+                          "or --fail-on."),
     ])
+
+
+_REPORT_ONLY = ("output_format", "output", "output_dir", "baseline", "fail_on")
+"""Options of the report, which ``--diff`` does not write: refused with it rather than silently ignored."""
 
 
 @main.command()
@@ -279,13 +292,16 @@ def fix_options(function):
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes in place (the same as `sagewise fix`).")
 @fix_options
-def lint(paths, output_format, output, exclude, fix, unsafe_fixes, diff, **kwargs):
+@click.pass_context
+def lint(ctx, paths, output_format, output, exclude, fix, unsafe_fixes, diff, **kwargs):
     """Check templates and definitions in PATHS (files or directories; default: .).
 
     Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
     2 when an input could not be read or the options or configuration are invalid.
     """
-    _lint(paths, output_format, output, exclude, kwargs, fix=fix or diff, unsafe=unsafe_fixes, diff=diff)
+    if unsafe_fixes and not (fix or diff):
+        raise UsageProblem("--unsafe-fixes goes with --fix or --diff")
+    _lint(ctx, paths, output_format, output, exclude, kwargs, fix=fix or diff, unsafe=unsafe_fixes, diff=diff)
 
 
 @main.command("fix")
@@ -293,17 +309,21 @@ def lint(paths, output_format, output, exclude, fix, unsafe_fixes, diff, **kwarg
 @selection_options
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @fix_options
-def fix_command(paths, output_format, output, exclude, unsafe_fixes, diff, **kwargs):
+@click.pass_context
+def fix_command(ctx, paths, output_format, output, exclude, unsafe_fixes, diff, **kwargs):
     """Apply the fixes of the findings in PATHS, in place, then report what remains.
 
     Edits are minimal: everything a fix does not change stays byte for byte, each file is
     written atomically and only if it did not change meanwhile. Safe fixes only, unless
     --unsafe-fixes. Exit status as for lint, on what remains; with --diff, 1 when a fix is shown.
     """
-    _lint(paths, output_format, output, exclude, kwargs, fix=True, unsafe=unsafe_fixes, diff=diff)
+    _lint(ctx, paths, output_format, output, exclude, kwargs, fix=True, unsafe=unsafe_fixes, diff=diff)
 
 
-def _lint(paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: bool, diff: bool) -> None:
+def _lint(ctx, paths, output_format, output, exclude, kwargs, *, fix: bool, unsafe: bool, diff: bool) -> None:
+    if diff and _given(ctx, _REPORT_ONLY):
+        raise UsageProblem("--diff prints the fixes, not a report: it does not go with "
+                           f"{', '.join(_given(ctx, _REPORT_ONLY))}")
     run = Run(**_run_options(kwargs))
     fixing = None
     if fix:
@@ -654,12 +674,6 @@ def _audit_params(names) -> list:
         if param.name == "role_session_name":
             param.default = "sagewise-remediate"
     return params
-
-
-def _given(ctx, names) -> list:
-    """The options among ``names`` given on the command line (or in the environment), as they are spelt."""
-    return [param.opts[0] for param in ctx.command.params if param.name in names
-            and ctx.get_parameter_source(param.name) not in (None, click.core.ParameterSource.DEFAULT)]
 
 
 def _remediation():

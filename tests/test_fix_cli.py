@@ -254,3 +254,28 @@ def test_diff_places_an_input_it_cannot_read_at_its_line(project, sagewise):
     result = sagewise("fix", "broken.yaml", "--diff", "--isolated")
     assert result.exit_code == 2
     assert result.stderr.startswith("broken.yaml:4:1: error: did not find expected node content")
+
+
+@pytest.mark.parametrize("command", [("fix", "--diff"), ("lint", "--diff"), ("lint", "--fix", "--diff")])
+@pytest.mark.parametrize("options, named", [
+    (("--format", "json"), "--format"),
+    (("--output", "report.txt"), "--output"),
+    (("--output-dir", "reports"), "--output-dir"),
+    (("--baseline", "baseline.json"), "--baseline"),
+    (("--fail-on", "never"), "--fail-on"),
+    (("--fail-on", "never", "-o", "report.txt"), "--output, --fail-on"),
+])
+def test_diff_refuses_the_options_of_a_report_it_does_not_write(project, sagewise, command, options, named):
+    result = sagewise(*command, "endpoint.yaml", "--isolated", *options)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"sagewise: error: --diff prints the fixes, not a report: it does not go with {named}\n"
+    assert (project / "endpoint.yaml").read_text() == COMMENTED
+    assert sorted(path.name for path in project.iterdir()) == ["endpoint.yaml"]
+
+
+def test_lint_refuses_unsafe_fixes_without_fix_or_diff(project, sagewise):
+    result = sagewise("lint", "endpoint.yaml", "--isolated", "--unsafe-fixes")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "sagewise: error: --unsafe-fixes goes with --fix or --diff\n"
+    assert (project / "endpoint.yaml").read_text() == COMMENTED
+    assert "ml.m5.xlarge" in sagewise("lint", "endpoint.yaml", "--isolated", "--unsafe-fixes", "--diff").stdout
