@@ -256,7 +256,7 @@ def check_regions(regions) -> None:
     credentials never spans partitions)."""
     partitions = set()
     for region in regions:
-        partition = _partition_of(region)
+        partition = partition_of(region)
         if partition is None:
             raise AuditError(f"--region {region!r} is not a region that botocore {botocore.__version__} "
                              "knows to offer SageMaker")
@@ -266,8 +266,14 @@ def check_regions(regions) -> None:
                          "audit each partition with its own credentials")
 
 
-def _partition_of(region: str) -> str | None:
+def partition_of(region: str) -> str | None:
+    """The partition of a region that offers SageMaker, so of every region an audit reads; ``None`` for any other."""
     return _sagemaker_regions().get(region)
+
+
+def role_arn(partition: str, account: str, name: str) -> str:
+    """The ARN of role ``name`` in ``account``: the audit's role, or the scheduled run's Security Hub import role."""
+    return f"arn:{partition}:iam::{account}:role/{name}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -444,7 +450,7 @@ class _AccountOpener:
         if configured is None and not options.all_regions:
             raise AuditError("no AWS region: pass --region or --all-regions, or set AWS_REGION")
         audited = configured is not None and not (options.regions or options.all_regions)
-        if audited and _partition_of(configured) is None:
+        if audited and partition_of(configured) is None:
             raise AuditError(f"the session's region {configured!r} (AWS_REGION, AWS_DEFAULT_REGION or the "
                              "profile's region) is not a region where SageMaker is offered")
         self.configured_region = configured
@@ -500,14 +506,14 @@ class _AccountOpener:
         if account_id == self.caller:
             session = self.base
         else:
-            role_arn = f"arn:{self.partition}:iam::{account_id}:role/{self.options.role_name}"
+            role = role_arn(self.partition, account_id, self.options.role_name)
             try:
-                session = self._assumed_session(role_arn)
+                session = self._assumed_session(role)
                 session.get_credentials().get_frozen_credentials()  # assume now: a refusal fails the account
             except AuditCancelled:
                 raise
             except Exception as exc:
-                return _Account(account_id, error=f"cannot assume {role_arn}: {explain(exc)}",
+                return _Account(account_id, error=f"cannot assume {role}: {explain(exc)}",
                                 regions=tuple(self.options.regions))
         try:
             regions = self.options.regions or (

@@ -29,12 +29,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import boto3
-import botocore.session
 from botocore.config import Config
 
 from . import aggregate as merging
 from . import iam, securityhub
-from .audit import NOTHING_AUDITED, AuditError, AuditOptions, CallRecorder, list_accounts, run_audit
+from .audit import (
+    NOTHING_AUDITED,
+    AuditError,
+    AuditOptions,
+    CallRecorder,
+    list_accounts,
+    partition_of,
+    role_arn,
+    run_audit,
+)
 from .batching import batches
 from .faults import explain
 from .findings import InputError
@@ -473,7 +481,7 @@ class Runner:
             try:
                 client = self.client("securityhub", region, account)
                 result = securityhub.sync(client, [finding_dict(finding) for finding in report.findings],
-                                          account=account, region=region, partition=_partition(region),
+                                          account=account, region=region, partition=partition_of(region),
                                           resolve=not report.errors)
             except Exception as exc:  # noqa: BLE001 - one scope's failure is that scope's error
                 report.errors.append(InputError(f"Security Hub: {explain(exc)}", account=account, region=region))
@@ -498,7 +506,7 @@ class Runner:
         if account == self._identity["Account"]:
             return self.session
         partition = self._identity["Arn"].split(":")[1]
-        role = f"arn:{partition}:iam::{account}:role/{self.settings.import_role_name}"
+        role = role_arn(partition, account, self.settings.import_role_name)
         extra = {"ExternalId": self.settings.external_id} if self.settings.external_id else {}
         try:
             credentials = self.client("sts").assume_role(RoleArn=role, RoleSessionName="sagewise-security-hub",
@@ -516,10 +524,6 @@ def _refuse_unlisted(model, **_):
     action = CallRecorder.action(model)
     if action not in iam.RUNNER_ACTIONS:
         raise RunnerViolation(f"the scheduled run refused to call {action}, which is not one of its actions")
-
-
-def _partition(region: str) -> str:
-    return botocore.session.get_session().get_partition_for_region(region)
 
 
 def _region_of_arn(arn: str) -> str:
