@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from .. import faults
 from ..sources.aws_lambda import PAGE as LAMBDA_PAGE
+from ..sources.aws_lambda import qualifier_of
 from .steps import (
     AUTO_SCALING_GROUP,
     ENDPOINT,
@@ -137,7 +138,7 @@ class Reader:
                 return None
             raise
         for config in configs:
-            if config["FunctionArn"].split(":")[7:] == [qualifier]:
+            if qualifier_of(config["FunctionArn"]) == qualifier:
                 requested = "RequestedProvisionedConcurrentExecutions"
                 return {requested: config.get(requested)}
         return None

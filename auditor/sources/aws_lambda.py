@@ -95,14 +95,21 @@ def _function(described: dict, configs: list | None, scope) -> Function:
     )
 
 
+def qualifier_of(function_arn: str) -> str | None:
+    """The alias or version a qualified function ARN names (``arn:aws:lambda:<region>:<account>:function:f:live`` ->
+    ``live``); ``None`` for an unqualified one. Shared by the audit and remediation's reading of a configuration's
+    ``FunctionArn``, so that both pick the same configurations."""
+    parts = function_arn.split(":")
+    return parts[7] if len(parts) == 8 else None
+
+
 def _concurrency(name: str, config: dict, scope) -> ProvisionedConcurrency | None:
     """One alias's or version's provisioned concurrency; ``None`` for a configuration whose ARN names no qualifier
     (the API never gives one: provisioned concurrency is set on a qualifier)."""
     arn = config["FunctionArn"]
-    parts = arn.split(":")
-    if len(parts) != 8:
+    qualifier = qualifier_of(arn)
+    if qualifier is None:
         return None
-    qualifier = parts[7]
     kind = "latest" if qualifier == "$LATEST" else "version" if qualifier.isdigit() else "alias"
     return ProvisionedConcurrency(
         source=live.SOURCE,
