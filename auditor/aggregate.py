@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .findings import SEVERITY_RANK, Finding, InputError
 from .model import Location
 from .reporters import Report
-from .reporters.json import SCHEMA_VERSION
+from .reporters.json import SCHEMA_VERSION, error_dict
 
 SUMMED = ("scopes", "endpoints", "files", "skipped")
 """Counts of what was read, added up over the reports."""
@@ -78,9 +78,7 @@ def to_report(document: dict, rules: list) -> Report:
     _check(document, "the report")
     objects = _object_paths(document["findings"])
     findings = [_finding(entry, objects[index]) for index, entry in enumerate(document["findings"])]
-    errors = [InputError(message=entry["message"], file=entry.get("file"), line=entry.get("line") or 0,
-                         column=entry.get("column") or 0, account=entry.get("account"), region=entry.get("region"))
-              for entry in document["errors"]]
+    errors = [_input_error(entry) for entry in document["errors"]]
     return _Totalled(document["tool"].get("command", "audit"), findings, errors, rules,
                      totals=dict(document["summary"]))
 
@@ -168,9 +166,14 @@ def _error_order(entry: dict) -> tuple:
             entry["message"])
 
 
-def _error_entry(error: dict) -> dict:
-    return {"file": None, "line": None, "column": None, "message": error["message"],
-            "account": error.get("account"), "region": error.get("region")}
+def _input_error(entry: dict) -> InputError:
+    return InputError(message=entry["message"], file=entry.get("file"), line=entry.get("line") or 0,
+                      column=entry.get("column") or 0, account=entry.get("account"), region=entry.get("region"))
+
+
+def _error_entry(entry: dict) -> dict:
+    """An error of what wrote no report, as the JSON reporter writes errors: the keys it leaves out are null."""
+    return error_dict(_input_error(entry))
 
 
 def _summary(findings: list, errors: list, summaries: list) -> dict:

@@ -47,7 +47,7 @@ from .batching import batches
 from .faults import explain
 from .findings import InputError
 from .reporters import FILE_NAMES, Report, render
-from .reporters.json import finding_dict
+from .reporters.json import error_dict, finding_dict
 
 REPORT_FORMATS = ("json", "sarif", "html")
 """What each scope's and the organization's report is written as: for machines, code scanning and people."""
@@ -215,8 +215,7 @@ def list_scopes(event, context=None) -> dict:
     Runner(settings).put(key, json.dumps(items, indent=1) + "\n", "application/json")
     return {"date": date, "key": key, "accounts": len(accounts), "items": len(items),
             "max_concurrency": settings.max_concurrency,
-            "errors": [{"message": error.message, "account": error.account, "region": error.region}
-                       for error in errors]}
+            "errors": [error_dict(error) for error in errors]}
 
 
 def aggregate(event, context=None) -> dict:
@@ -552,5 +551,5 @@ def _failure_errors(status: str, execution: dict) -> list:
     if reason:
         message += f": {' '.join(str(reason).split())}"
     regions = item.get("regions") or [None]
-    return [{"message": message, "account": account, "region": region}
+    return [error_dict(InputError(message, account=account, region=region))
             for account in item.get("accounts") or [None] for region in regions]
