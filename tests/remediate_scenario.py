@@ -154,9 +154,8 @@ def answer_the_change(stub, *, update_fails: bool = False) -> None:
     """What SageMaker answers while the instance change step is applied: the new config is created, the update
     takes one poll (or fails, and SageMaker rolls the endpoint back to its old config)."""
     answers = SageMakerAnswers(stub)
-    answers.config(NEW_CONFIG, None)  # is the step applied already?
+    answers.config(NEW_CONFIG, None)  # is the step applied already, or does its premise hold? (one read of each)
     answers.endpoint(OLD_CONFIG)
-    answers.endpoint(OLD_CONFIG)  # does its premise hold?
     answers.config(NEW_CONFIG, None)  # the config is not there yet,
     answers.config(NEW_CONFIG, None)
     answers.create_config()  # so it is created,

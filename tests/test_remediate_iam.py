@@ -132,7 +132,7 @@ def actions_called(tmp_path_factory) -> set:
             ec2_autoscaling=recorder.attach(updating))}
         with Stubber(updating) as stub, journals.Journal(folder / "group.jsonl") as journal:
             answers = remediation.GroupAnswers(stub, described)
-            for _ in range(3):  # is it applied? does its premise hold? before the call
+            for _ in range(2):  # is it applied, or does its premise hold? before the call
                 answers.read(rebalance=False)
             answers.update(CapacityRebalance=True)
             answers.read(rebalance=True)

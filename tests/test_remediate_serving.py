@@ -310,8 +310,7 @@ def test_sw404_registers_a_serverless_variant_up_to_its_max_concurrency(monkeypa
         journal = tmp_path / "journal.jsonl"
         with Stubber(autoscaling) as stub:
             answers.stub = stub
-            answers.read()  # is it applied already?
-            answers.read()  # does its premise hold? (and SageMaker: the variant keeps 5 of 20)
+            answers.read()  # is it applied already, or does its premise hold? (SageMaker: the variant keeps 5 of 20)
             answers.read()
             answers.call("register_scalable_target", capacity, {"ScalableTargetARN": "arn:aws:application-autoscaling:"
                                                                 f"{REGION}:{scenario.ACCOUNT}:scalable-target/0123"})
@@ -339,7 +338,6 @@ def test_sw404_registers_a_serverless_variant_up_to_its_max_concurrency(monkeypa
         c.sagemaker.create_endpoint(EndpointName="warm", EndpointConfigName="full")
         with Stubber(autoscaling) as stub:
             answers.stub = stub
-            answers.read()
             answers.read()
             refused = run(step, clients, tmp_path / "stale.jsonl", journals.APPLY)
             stub.assert_no_pending_responses()
@@ -386,14 +384,13 @@ def test_sw501_and_sw503_update_the_group_and_undo_puts_it_back(tmp_path):
             answers = remediation.GroupAnswers(stub, before)
             changed = {**old, "SpotAllocationStrategy": "capacity-optimized"}
             answers.read(changed)
-            answers.read(changed)
             refused = run(steps["SW501"], clients, journal, journals.APPLY)
-            for _ in range(3):  # is it applied? does its premise hold? before the call
+            for _ in range(2):  # is it applied, or does its premise hold? before the call
                 answers.read(old)
             answers.update(MixedInstancesPolicy={"InstancesDistribution": new})
             answers.read(new)
             spot_applied = run(steps["SW501"], clients, journal, journals.APPLY)
-            for _ in range(3):
+            for _ in range(2):
                 answers.read(new, rebalance=False)
             answers.update(CapacityRebalance=True)
             answers.read(new, rebalance=True)

@@ -168,10 +168,14 @@ def start(step, record, runner: Runner) -> tuple[str, object]:
     if position >= len(step.calls):
         problems = runner.problems(step.scope, step.after())
         return (UNCHANGED, "") if not problems else (REFUSED, "applied earlier, and changed since: " + "; ".join(problems))
-    if position == 0:
-        if not runner.problems(step.scope, step.after()):
+    if position == 0:  # each resource read once: the premise is checked on the state read for the result, and on
+        # what only the premise names
+        reader, after, before = runner.reader(step.scope), step.after(), step.before()
+        state = reader.snapshot(after)
+        if not mismatches(after, state):
             return UNCHANGED, ""
-        stale = runner.problems(step.scope, step.before())
+        state.update(reader.snapshot([expectation for expectation in before if expectation.probe not in state]))
+        stale = mismatches(before, state)
         if stale:
             return REFUSED, "the account changed since the plan was made: " + "; ".join(stale)
     return "run", position
