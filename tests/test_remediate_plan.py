@@ -19,7 +19,7 @@ from auditor.remediation import plan as plans
 from auditor.remediation.endpoint_fixes import config_name
 from auditor.remediation.plan import PlanError, call_problem, load_plan
 from auditor.remediation.render import plan_text
-from auditor.remediation.steps import Call, subject
+from auditor.remediation.steps import WAITERS, Call, subject
 
 REGION = remediation.REGION
 
@@ -254,6 +254,7 @@ def test_plan_module_constants_match_the_schema():
     schema = plans._schema()["$defs"]
     assert schema["plan"]["properties"]["version"]["const"] == plans.VERSION
     assert schema["plan"]["properties"]["kind"]["const"] == plans.KIND
+    assert sorted(schema["call"]["properties"]["wait"]["enum"]) == sorted(WAITERS)
 
 
 def test_the_command_prints_the_plan_as_json_and_writes_it(account, sagewise, tmp_path):

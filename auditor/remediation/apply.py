@@ -25,12 +25,10 @@ from ..audit import ReadOnlyViolation
 from .. import faults
 from . import journal as journal_lines
 from .state import Reader, holds, mismatches
-from .steps import AUTOSCALING, EC2_AUTOSCALING, SAGEMAKER
+from .steps import AUTOSCALING, EC2_AUTOSCALING, SAGEMAKER, WAITERS
 
 WAIT_DELAY_SECONDS = 30
 """Between two DescribeEndpoint polls while an endpoint is created, updated or deleted (botocore's own)."""
-WAIT_ATTEMPTS = {"endpoint_in_service": 120, "endpoint_deleted": 60}
-"""Polls before a wait gives up: an hour for an endpoint to serve (botocore's default), half one to go."""
 
 APPLIED, UNCHANGED, REFUSED, FAILED, REVERTED = "applied", "unchanged", "refused", "failed", "reverted"
 CLIENTS = {SAGEMAKER: "sagemaker", AUTOSCALING: "autoscaling", EC2_AUTOSCALING: "ec2_autoscaling"}
@@ -142,7 +140,7 @@ def _invoke(clients, call) -> None:
     getattr(client, xform_name(call.operation))(**copy.deepcopy(call.params))
     if call.wait:
         client.get_waiter(call.wait).wait(EndpointName=call.params["EndpointName"], WaiterConfig={
-            "Delay": WAIT_DELAY_SECONDS, "MaxAttempts": WAIT_ATTEMPTS[call.wait]})
+            "Delay": WAIT_DELAY_SECONDS, "MaxAttempts": WAITERS[call.wait].attempts})
 
 
 def _state(snapshot: dict) -> list:

@@ -33,8 +33,22 @@ AUTOSCALING = "application-autoscaling"
 EC2_AUTOSCALING = "autoscaling"
 """EC2 Auto Scaling, as botocore (and IAM) name it."""
 SAGEMAKER = "sagemaker"
-WAITERS = {"endpoint_in_service": "sagemaker:DescribeEndpoint", "endpoint_deleted": "sagemaker:DescribeEndpoint"}
-"""botocore waiters a call may wait on after it returns, and the read each polls with."""
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """What running a botocore waiter takes."""
+
+    read: str
+    """The IAM action of the read it polls with."""
+    attempts: int
+    """Polls before it gives up (:data:`.apply.WAIT_DELAY_SECONDS` apart)."""
+
+
+WAITERS = {"endpoint_in_service": Waiter("sagemaker:DescribeEndpoint", 120),
+           "endpoint_deleted": Waiter("sagemaker:DescribeEndpoint", 60)}
+"""botocore waiters a call may wait on after it returns (the plan schema's ``wait`` names them too): an hour for an
+endpoint to serve (botocore's default), half one to go."""
 
 TARGET, ENDPOINT, ENDPOINT_TAGS, ENDPOINT_CONFIG = "scalable-target", "endpoint", "endpoint-tags", "endpoint-config"
 PROVISIONED_CONCURRENCY, AUTO_SCALING_GROUP = "provisioned-concurrency", "auto-scaling-group"
@@ -147,7 +161,7 @@ class Call:
         """IAM actions this call, its wait, its checks and its undo take."""
         found = {self.action}
         if self.wait:
-            found.add(WAITERS[self.wait])
+            found.add(WAITERS[self.wait].read)
         for expectation in self.expect + self.leaves:
             found.update(PROBE_READS[expectation.probe.kind])
         if self.undo is not None:
