@@ -1,12 +1,16 @@
 """The journal: what ``remediate --apply`` and ``undo`` did, one JSON line at a time, on disk before the next call.
 
-Every call is written twice: before it is made (the call with its undo, the account and region, and
+A call that is made is written twice: before (the call with its undo, the account and region, and
 the state it found: its before-state) and after (``done`` or ``failed``, and the state it left).
-Each line is flushed and fsynced before sagewise goes on, so whatever stops a run (a failed call,
-Ctrl-C, a kill, a crash) the journal names every call that may have been made, and ``sagewise undo``
-needs nothing else. A call with a ``before`` line and no ``done`` line is *in doubt*; whoever reads
-the journal next decides from the resource's state whether it happened (:mod:`.apply`). A last line
-cut short by a crash is ignored; anything else that is not a journal line makes the file unusable.
+A call refused because the state is not what it expects is not made and writes nothing (the step's
+line says why); a call passed over (an idempotent call whose result is there already, an undo with
+nothing to revert) writes one ``skipped`` line. Each line is flushed and fsynced before sagewise goes
+on, so whatever stops a run (a failed call, Ctrl-C, a kill, a crash) the journal names every call
+that may have been made, and ``sagewise undo`` needs nothing else. A call with a ``before`` line and
+no ``done`` or ``not-made`` line is *in doubt*; whoever reads the journal next decides from the
+resource's state whether it happened, and writes its ``after`` line then: ``done``, or ``not-made``
+(:mod:`.apply`). A last line cut short by a crash is ignored; anything else that is not a journal
+line makes the file unusable.
 
 One process at a time: the file is locked while a run appends to it.
 """
