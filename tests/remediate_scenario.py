@@ -16,7 +16,7 @@ from auditor import audit as audits
 from auditor.audit import AuditOptions, run_audit
 from auditor.remediation.plan import make_plan
 from auditor.rules import load_rules, select
-from auditor.sources.cfn_auto_scaling_groups import CLUSTER_AUTOSCALER_TAG
+from auditor.ec2_types import CLUSTER_AUTOSCALER_TAG
 
 REGION = "us-east-1"
 ACCOUNT = scenario.ACCOUNT

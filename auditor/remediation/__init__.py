@@ -5,6 +5,7 @@ each call and knows its inverse (Terraform's plan and apply; never an action wit
 
 - :mod:`.steps`: a step's calls, the state each expects and leaves, the call that undoes it.
 - :mod:`.state`: reading that state (the same reads when planning, applying and undoing) and comparing.
+- :mod:`.fixing`: what every live fix shares (its context, its refusals, a new step).
 - :mod:`.autoscaling_fixes`, :mod:`.endpoint_fixes`, :mod:`.group_fixes`: the live fixes, from findings to steps.
 - :mod:`.plan`: a plan from an audit, its JSON file and the checks made when it is loaded.
 - :mod:`.render`: the plan and a run's outcome as text.

@@ -24,7 +24,7 @@ drift from the stack.
 from __future__ import annotations
 
 from ..scaling_fixes import SPOT_ALLOCATION
-from ..sources.cfn_auto_scaling_groups import DEFAULT_SPOT_ALLOCATION
+from ..ec2_types import DEFAULT_SPOT_ALLOCATION
 from .fixing import Context, Unplannable, new_step, refuse_if_stack_owned
 from .steps import AUTO_SCALING_GROUP, EC2_AUTOSCALING, INCLUDES, Call, Change, Expectation, Probe, Step
 

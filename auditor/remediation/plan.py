@@ -31,7 +31,7 @@ from .. import __version__, faults, iam
 from ..model import Endpoint, ScalableTarget, ScalingPolicy, TrainingJob, Variant
 from ..scaling_fixes import DEFAULT_RUNTIME_SECONDS, max_wait_seconds
 from . import autoscaling_fixes, endpoint_fixes, group_fixes
-from .autoscaling_fixes import Context, LeftToPeople, Unplannable
+from .fixing import Context, LeftToPeople, Unplannable
 from .state import Reader
 from .steps import WAITERS, Step, finding_record, subject
 
